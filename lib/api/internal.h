@@ -1,0 +1,69 @@
+/* What the public handles hold, shared by the files of lib/api. */
+#ifndef SN_API_INTERNAL_H
+#define SN_API_INTERNAL_H
+
+#include <stdatomic.h>
+
+#include "backend/backend.h"
+#include "core/log.h"
+#include "core/threads.h"
+#include "sana/sana.h"
+
+#define SN_ERR_CAP 2048
+
+struct sana_context {
+    sn_backend *be;
+    sana_backend kind;
+    sn_mutex lock; /* one call at a time */
+    atomic_int cancel;
+    sn_log_sink sink;
+    char last_error[SN_ERR_CAP];
+};
+
+/* Model components, each owned by its module (NULL when not loaded). */
+typedef struct sn_tokenizer sn_tokenizer;
+typedef struct sn_gemma sn_gemma;
+typedef struct sn_dit sn_dit;
+typedef struct sn_dcae sn_dcae;
+typedef struct sn_scheduler_config sn_scheduler_config;
+
+struct sana_model {
+    sn_backend *be; /* the loading context's backend (shared, not owned) */
+    sana_model_info info;
+    char *path;
+    sn_tokenizer *tokenizer;
+    sn_gemma *text_encoder;
+    sn_dit *transformer;
+    sn_dcae *vae;
+    sn_scheduler_config *scheduler;
+};
+
+struct sana_image {
+    uint32_t width, height, channels;
+    size_t stride;
+    uint8_t *pixels;
+    char *parameters; /* "" when none */
+};
+
+struct sana_tensor {
+    int32_t ndim;
+    int64_t shape[SN_MAX_DIMS];
+    float *data; /* host */
+};
+
+/* Every public call on a context runs between these two: enter takes the context's lock,
+ * binds its log sink and cancel flag, and clears the error; leave stores the error text and
+ * releases everything. `return sn_api_leave(ctx, status);` */
+void sn_api_enter(sana_context *ctx);
+sana_status sn_api_leave(sana_context *ctx, sana_status status);
+
+/* A new image with pixels allocated (zeroed). */
+sana_status sn_image_new(uint32_t width, uint32_t height, uint32_t channels, sana_image **out);
+/* A new host tensor (zeroed). */
+sana_status sn_api_tensor_new(int32_t ndim, const int64_t *shape, sana_tensor **out);
+
+/* Reads min(struct_size, sizeof *dst) bytes of a caller's params struct over the defaults in
+ * dst; rejects struct_size smaller than the first field. NULL src keeps the defaults. */
+sana_status sn_params_read(void *dst, size_t dst_size, const void *src, const char *what);
+
+#endif

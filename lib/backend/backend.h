@@ -1,0 +1,179 @@
+/* The ops interface: what the model modules (encoder, dit, ae) compute with.
+ *
+ * One table of function pointers per backend (cpu/, cuda/). Ops are coarse so that one op is one
+ * fused kernel on the GPU. Model code calls the sn_* wrappers below and never branches on the
+ * backend. Tensors are dense and row-major; shapes are written outermost first, as in PyTorch
+ * ([B, N, C] means C varies fastest). Element offsets are 64-bit everywhere.
+ *
+ * Activations are float32 on the CPU; a GPU backend may hold them in bf16/fp16 (the tensor's
+ * dtype says). Weights are uploaded once with sn_tensor_upload_from() in the backend's weight
+ * dtype. Every op returns SANA_OK or a failure recorded with sn_fail().
+ *
+ * Adding an op: declare it in the table and as a wrapper here, implement it in cpu/ (checked
+ * against a naive loop in tests/test_ops_*.c) and in cuda/ when that backend is built. */
+#ifndef SN_BACKEND_H
+#define SN_BACKEND_H
+
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/dtype.h"
+#include "core/error.h"
+
+#define SN_MAX_DIMS 4
+
+typedef struct sn_backend sn_backend;
+
+typedef struct sn_tensor {
+    sn_dtype dtype;
+    int32_t ndim;
+    int64_t shape[SN_MAX_DIMS];
+    void *data;     /* host memory (CPU) or device memory, as `be` says */
+    sn_backend *be; /* where `data` lives */
+} sn_tensor;
+
+static inline int64_t sn_numel(const sn_tensor *t) {
+    int64_t n = 1;
+    for (int i = 0; i < t->ndim; i++) n *= t->shape[i];
+    return n;
+}
+
+typedef enum sn_act {
+    SN_ACT_NONE = 0,
+    SN_ACT_SILU,
+    SN_ACT_RELU,
+    SN_ACT_GELU_TANH, /* gelu(approximate="tanh") */
+    SN_ACT_GELU       /* exact erf gelu */
+} sn_act;
+
+typedef enum sn_binop { SN_ADD = 0, SN_MUL, SN_SUB } sn_binop;
+
+typedef struct sn_attn_params {
+    float scale;         /* multiplies q·k; usually 1/sqrt(head_dim) */
+    float softcap;       /* > 0: logits = softcap * tanh(logits / softcap) (Gemma-2) */
+    int32_t causal;      /* 1: query i sees keys j <= i */
+    int32_t window;      /* > 0: also j > i - window (Gemma-2 sliding layers) */
+    const sn_tensor *mask; /* NULL or additive float mask [B, 1 or Nq, Nk] */
+} sn_attn_params;
+
+typedef struct sn_conv_params {
+    int32_t stride;
+    int32_t pad;
+    int32_t groups;
+} sn_conv_params;
+
+typedef struct sn_ops {
+    const char *name;
+    void (*destroy)(sn_backend *be); /* frees the backend itself */
+
+    /* memory */
+    void *(*alloc)(sn_backend *be, size_t bytes);
+    void (*free)(sn_backend *be, void *ptr);
+    sana_status (*upload)(sn_backend *be, void *dst, const void *src_host, size_t bytes);
+    sana_status (*download)(sn_backend *be, void *dst_host, const void *src, size_t bytes);
+    /* dst (backend tensor, its dtype) <- n host elements of src_type, converted */
+    sana_status (*upload_convert)(sn_backend *be, sn_tensor *dst, sn_dtype src_type,
+                                  const void *src_host);
+    sana_status (*copy)(sn_backend *be, sn_tensor *dst, const sn_tensor *src); /* same numel */
+    sana_status (*fill)(sn_backend *be, sn_tensor *dst, float value);
+    sana_status (*synchronize)(sn_backend *be);
+
+    /* y[M, N] = act(x[M, K] · w[N, K]ᵀ + b[N]); b may be NULL. M = numel(x) / K. */
+    sana_status (*linear)(sn_backend *be, const sn_tensor *x, const sn_tensor *w,
+                          const sn_tensor *b, sn_act act, sn_tensor *y);
+    /* batched y[b] = alpha · a[b] · op(bm[b]) for [Bt, M, K] x [Bt, K, N] (or [Bt, N, K] when
+     * trans_b) */
+    sana_status (*matmul)(sn_backend *be, const sn_tensor *a, const sn_tensor *bm, int32_t trans_b,
+                          float alpha, sn_tensor *y);
+    /* NCHW convolution: x[B, Ci, H, W], w[Co, Ci/groups, kh, kw], b[Co] or NULL */
+    sana_status (*conv2d)(sn_backend *be, const sn_tensor *x, const sn_tensor *w,
+                          const sn_tensor *b, const sn_conv_params *p, sn_tensor *y);
+
+    /* elementwise */
+    sana_status (*unary)(sn_backend *be, sn_act act, const sn_tensor *x, sn_tensor *y);
+    /* y = a op b, where b's shape equals a's trailing dims, or b broadcasts along one axis
+     * (sizes 1 allowed in b; b has the same ndim as a) */
+    sana_status (*binary)(sn_backend *be, sn_binop op, const sn_tensor *a, const sn_tensor *b,
+                          sn_tensor *y);
+    /* y = x * alpha + beta */
+    sana_status (*scale)(sn_backend *be, const sn_tensor *x, float alpha, float beta, sn_tensor *y);
+    /* y = x transposed: y.shape[i] = x.shape[perm[i]] */
+    sana_status (*permute)(sn_backend *be, const sn_tensor *x, const int32_t *perm, sn_tensor *y);
+
+    /* norms over the last dim C of x[R..., C]:
+     * layer_norm: y = (x - mean) / sqrt(var + eps) [* w + b]; then when scale/shift are given
+     *             ([B, C] with B = x.shape[0]): y = y * (1 + scale) + shift (adaLN modulation) */
+    sana_status (*layer_norm)(sn_backend *be, const sn_tensor *x, const sn_tensor *w,
+                              const sn_tensor *b, const sn_tensor *shift, const sn_tensor *scale,
+                              float eps, sn_tensor *y);
+    /* rms_norm: y = x / sqrt(mean(x²) + eps) * (w + w_offset) [+ b]; w may be NULL.
+     * Gemma's norm is w_offset = 1. */
+    sana_status (*rms_norm)(sn_backend *be, const sn_tensor *x, const sn_tensor *w,
+                            const sn_tensor *b, float w_offset, float eps, sn_tensor *y);
+
+    /* softmax attention: q[B, Hq, Nq, D], k and v [B, Hk, Nk, D] (Hq a multiple of Hk: grouped
+     * K/V), y[B, Hq, Nq, D]; softmax in fp32 */
+    sana_status (*attention)(sn_backend *be, const sn_tensor *q, const sn_tensor *k,
+                             const sn_tensor *v, const sn_attn_params *p, sn_tensor *y);
+} sn_ops;
+
+struct sn_backend {
+    const sn_ops *ops;
+    sn_dtype act_dtype;    /* dtype of activations this backend computes in */
+    sn_dtype weight_dtype; /* dtype weights are uploaded in */
+    int32_t n_threads;
+    sn_arena scratch;      /* per-forward scratch; see sn_scratch_* */
+    void *impl;            /* backend-private state */
+};
+
+/* Backends. sn_backend_cuda_create returns SANA_ERR_UNSUPPORTED when built without CUDA. */
+sana_status sn_backend_cpu_create(int32_t n_threads, sn_backend **out);
+sana_status sn_backend_cuda_create(int32_t device, sana_precision precision, sn_backend **out);
+void sn_backend_free(sn_backend *be);
+
+/* --- tensors -------------------------------------------------------------------------------- */
+
+/* Allocates a tensor on `be` (persistent: freed by sn_tensor_free). */
+sana_status sn_tensor_alloc(sn_backend *be, sn_dtype dtype, int32_t ndim, const int64_t *shape,
+                            sn_tensor *out);
+/* Allocates from the backend's scratch arena (freed by sn_scratch_reset). */
+sana_status sn_tensor_scratch(sn_backend *be, sn_dtype dtype, int32_t ndim, const int64_t *shape,
+                              sn_tensor *out);
+void sn_tensor_free(sn_tensor *t);
+/* A view with another shape over the same data (same numel; checked). */
+sana_status sn_tensor_reshape(const sn_tensor *t, int32_t ndim, const int64_t *shape,
+                              sn_tensor *out);
+
+static inline sn_arena_mark sn_scratch_mark(sn_backend *be) { return sn_arena_mark_now(&be->scratch); }
+static inline void sn_scratch_reset(sn_backend *be, sn_arena_mark m) {
+    sn_arena_reset_to(&be->scratch, m);
+}
+
+/* Shape helpers for the common cases: SN_SHAPE(2, 3) -> (const int64_t[]){2, 3} */
+#define SN_SHAPE(...) ((const int64_t[]){__VA_ARGS__})
+#define SN_NDIM(...) ((int32_t)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)))
+
+/* --- op wrappers (validate shapes, then dispatch) ------------------------------------------- */
+
+sana_status sn_upload_convert(sn_tensor *dst, sn_dtype src_type, const void *src_host);
+sana_status sn_download_f32(const sn_tensor *src, float *dst_host); /* numel floats */
+sana_status sn_copy(sn_tensor *dst, const sn_tensor *src);
+sana_status sn_fill(sn_tensor *dst, float value);
+sana_status sn_linear(const sn_tensor *x, const sn_tensor *w, const sn_tensor *b, sn_act act,
+                      sn_tensor *y);
+sana_status sn_matmul(const sn_tensor *a, const sn_tensor *b, int32_t trans_b, float alpha,
+                      sn_tensor *y);
+sana_status sn_conv2d(const sn_tensor *x, const sn_tensor *w, const sn_tensor *b, int32_t stride,
+                      int32_t pad, int32_t groups, sn_tensor *y);
+sana_status sn_unary(sn_act act, const sn_tensor *x, sn_tensor *y);
+sana_status sn_binary(sn_binop op, const sn_tensor *a, const sn_tensor *b, sn_tensor *y);
+sana_status sn_scale(const sn_tensor *x, float alpha, float beta, sn_tensor *y);
+sana_status sn_permute(const sn_tensor *x, const int32_t *perm, sn_tensor *y);
+sana_status sn_layer_norm(const sn_tensor *x, const sn_tensor *w, const sn_tensor *b,
+                          const sn_tensor *shift, const sn_tensor *scale, float eps, sn_tensor *y);
+sana_status sn_rms_norm(const sn_tensor *x, const sn_tensor *w, const sn_tensor *b, float w_offset,
+                        float eps, sn_tensor *y);
+sana_status sn_attention(const sn_tensor *q, const sn_tensor *k, const sn_tensor *v,
+                         const sn_attn_params *p, sn_tensor *y);
+
+#endif

@@ -1,0 +1,36 @@
+/* The CPU backend: the fp32 reference. BLAS sgemm where available, OpenMP threads. */
+#ifndef SN_BACKEND_CPU_H
+#define SN_BACKEND_CPU_H
+
+#include "backend/backend.h"
+
+#define SN_F(t) ((float *)(t)->data)
+#define SN_CF(t) ((const float *)(t)->data)
+
+/* C[M, N] = alpha * A[M, K] · op(B) + beta * C, row-major; op(B) = B[K, N] or, with trans_b,
+ * B[N, K]ᵀ. lda/ldb/ldc are row strides. */
+void sn_cpu_sgemm(int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                  int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+
+float sn_cpu_act(sn_act act, float x);
+
+sana_status sn_cpu_linear(sn_backend *be, const sn_tensor *x, const sn_tensor *w,
+                          const sn_tensor *b, sn_act act, sn_tensor *y);
+sana_status sn_cpu_matmul(sn_backend *be, const sn_tensor *a, const sn_tensor *bm, int32_t trans_b,
+                          float alpha, sn_tensor *y);
+sana_status sn_cpu_conv2d(sn_backend *be, const sn_tensor *x, const sn_tensor *w,
+                          const sn_tensor *b, const sn_conv_params *p, sn_tensor *y);
+sana_status sn_cpu_unary(sn_backend *be, sn_act act, const sn_tensor *x, sn_tensor *y);
+sana_status sn_cpu_binary(sn_backend *be, sn_binop op, const sn_tensor *a, const sn_tensor *b,
+                          sn_tensor *y);
+sana_status sn_cpu_scale(sn_backend *be, const sn_tensor *x, float alpha, float beta, sn_tensor *y);
+sana_status sn_cpu_permute(sn_backend *be, const sn_tensor *x, const int32_t *perm, sn_tensor *y);
+sana_status sn_cpu_layer_norm(sn_backend *be, const sn_tensor *x, const sn_tensor *w,
+                              const sn_tensor *b, const sn_tensor *shift, const sn_tensor *scale,
+                              float eps, sn_tensor *y);
+sana_status sn_cpu_rms_norm(sn_backend *be, const sn_tensor *x, const sn_tensor *w,
+                            const sn_tensor *b, float w_offset, float eps, sn_tensor *y);
+sana_status sn_cpu_attention(sn_backend *be, const sn_tensor *q, const sn_tensor *k,
+                             const sn_tensor *v, const sn_attn_params *p, sn_tensor *y);
+
+#endif

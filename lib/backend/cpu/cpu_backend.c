@@ -1,0 +1,98 @@
+/* CPU backend: memory is plain host memory; activations and weights are float32. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/cpu/cpu.h"
+#include "core/threads.h"
+
+static void *sn_cpu_alloc(sn_backend *be, size_t bytes) {
+    (void)be;
+    void *p = NULL;
+    if (posix_memalign(&p, 64, bytes ? bytes : 1)) return NULL;
+    return p;
+}
+
+static void sn_cpu_free(sn_backend *be, void *ptr) {
+    (void)be;
+    free(ptr);
+}
+
+static void *sn_cpu_chunk_alloc(void *owner, size_t bytes) { return sn_cpu_alloc(owner, bytes); }
+static void sn_cpu_chunk_free(void *owner, void *ptr) { sn_cpu_free(owner, ptr); }
+
+static void sn_cpu_destroy(sn_backend *be) { free(be); }
+
+static sana_status sn_cpu_upload(sn_backend *be, void *dst, const void *src, size_t bytes) {
+    (void)be;
+    memcpy(dst, src, bytes);
+    return SANA_OK;
+}
+
+static sana_status sn_cpu_upload_convert(sn_backend *be, sn_tensor *dst, sn_dtype src_type,
+                                         const void *src) {
+    (void)be;
+    int64_t n = sn_numel(dst);
+    if (dst->dtype == src_type) {
+        memcpy(dst->data, src, (size_t)n * sn_dtype_size(src_type));
+        return SANA_OK;
+    }
+    if (dst->dtype != SN_F32 || sn_convert_to_f32(src_type, src, SN_F(dst), n) != 0)
+        return sn_fail(SANA_ERR_UNSUPPORTED, "cpu backend: cannot convert %s to %s",
+                       sn_dtype_name(src_type), sn_dtype_name(dst->dtype));
+    return SANA_OK;
+}
+
+static sana_status sn_cpu_copy(sn_backend *be, sn_tensor *dst, const sn_tensor *src) {
+    (void)be;
+    if (dst->dtype != src->dtype) return sn_fail(SANA_ERR_INTERNAL, "copy between dtypes");
+    memmove(dst->data, src->data, (size_t)sn_numel(src) * sn_dtype_size(src->dtype));
+    return SANA_OK;
+}
+
+static sana_status sn_cpu_fill(sn_backend *be, sn_tensor *dst, float value) {
+    (void)be;
+    float *d = SN_F(dst);
+    int64_t n = sn_numel(dst);
+    for (int64_t i = 0; i < n; i++) d[i] = value;
+    return SANA_OK;
+}
+
+static sana_status sn_cpu_sync(sn_backend *be) {
+    (void)be;
+    return SANA_OK;
+}
+
+static const sn_ops sn_cpu_ops = {
+    .name = "cpu",
+    .destroy = sn_cpu_destroy,
+    .alloc = sn_cpu_alloc,
+    .free = sn_cpu_free,
+    .upload = sn_cpu_upload,
+    .download = sn_cpu_upload,
+    .upload_convert = sn_cpu_upload_convert,
+    .copy = sn_cpu_copy,
+    .fill = sn_cpu_fill,
+    .synchronize = sn_cpu_sync,
+    .linear = sn_cpu_linear,
+    .matmul = sn_cpu_matmul,
+    .conv2d = sn_cpu_conv2d,
+    .unary = sn_cpu_unary,
+    .binary = sn_cpu_binary,
+    .scale = sn_cpu_scale,
+    .permute = sn_cpu_permute,
+    .layer_norm = sn_cpu_layer_norm,
+    .rms_norm = sn_cpu_rms_norm,
+    .attention = sn_cpu_attention,
+};
+
+sana_status sn_backend_cpu_create(int32_t n_threads, sn_backend **out) {
+    sn_backend *be = calloc(1, sizeof *be);
+    if (!be) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "cpu backend: out of memory");
+    be->ops = &sn_cpu_ops;
+    be->act_dtype = SN_F32;
+    be->weight_dtype = SN_F32;
+    be->n_threads = n_threads > 0 ? n_threads : sn_cpu_count();
+    sn_arena_init(&be->scratch, sn_cpu_chunk_alloc, sn_cpu_chunk_free, be, (size_t)64 << 20);
+    *out = be;
+    return SANA_OK;
+}

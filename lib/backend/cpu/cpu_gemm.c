@@ -1,0 +1,146 @@
+/* GEMM-shaped ops: linear, batched matmul, conv2d (im2col + GEMM). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/cpu/cpu.h"
+
+#ifdef SANA_HAVE_CBLAS
+#include <cblas.h>
+#endif
+
+void sn_cpu_sgemm(int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                  int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+    if (M == 0 || N == 0) return;
+#ifdef SANA_HAVE_CBLAS
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)M, (int)N,
+                (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+#else
+    /* Portable fallback: rows in parallel, dot products accumulated in float. */
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < M; i++) {
+        float *c = C + i * ldc;
+        const float *a = A + i * lda;
+        if (trans_b) {
+            for (int64_t j = 0; j < N; j++) {
+                const float *b = B + j * ldb;
+                float s = 0.0f;
+                for (int64_t k = 0; k < K; k++) s += a[k] * b[k];
+                c[j] = alpha * s + (beta != 0.0f ? beta * c[j] : 0.0f);
+            }
+        } else {
+            for (int64_t j = 0; j < N; j++) c[j] = beta != 0.0f ? beta * c[j] : 0.0f;
+            for (int64_t k = 0; k < K; k++) {
+                const float *b = B + k * ldb;
+                float av = alpha * a[k];
+                for (int64_t j = 0; j < N; j++) c[j] += av * b[j];
+            }
+        }
+    }
+#endif
+}
+
+sana_status sn_cpu_linear(sn_backend *be, const sn_tensor *x, const sn_tensor *w,
+                          const sn_tensor *b, sn_act act, sn_tensor *y) {
+    (void)be;
+    int64_t N = w->shape[0], K = w->shape[1], M = sn_numel(x) / K;
+    float *Y = SN_F(y);
+    sn_cpu_sgemm(1, M, N, K, 1.0f, SN_CF(x), K, SN_CF(w), K, 0.0f, Y, N);
+    if (b || act != SN_ACT_NONE) {
+        const float *bias = b ? SN_CF(b) : NULL;
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) {
+                float v = Y[i * N + j] + (bias ? bias[j] : 0.0f);
+                Y[i * N + j] = sn_cpu_act(act, v);
+            }
+    }
+    return SANA_OK;
+}
+
+sana_status sn_cpu_matmul(sn_backend *be, const sn_tensor *a, const sn_tensor *bm, int32_t trans_b,
+                          float alpha, sn_tensor *y) {
+    (void)be;
+    int64_t Bt = a->shape[0], M = a->shape[1], K = a->shape[2];
+    int64_t N = y->shape[2];
+    for (int64_t i = 0; i < Bt; i++)
+        sn_cpu_sgemm(trans_b, M, N, K, alpha, SN_CF(a) + i * M * K, K, SN_CF(bm) + i * K * N,
+                     trans_b ? K : N, 0.0f, SN_F(y) + i * M * N, N);
+    return SANA_OK;
+}
+
+/* Convolution as GEMM per group: W[Co_g, Ci_g*kh*kw] · cols[Ci_g*kh*kw, Ho*Wo]. A 1x1 stride-1
+ * convolution needs no im2col at all. Depthwise convolutions (Ci_g = 1) take a direct loop. */
+sana_status sn_cpu_conv2d(sn_backend *be, const sn_tensor *x, const sn_tensor *w,
+                          const sn_tensor *b, const sn_conv_params *p, sn_tensor *y) {
+    int64_t B = x->shape[0], Ci = x->shape[1], H = x->shape[2], W = x->shape[3];
+    int64_t Co = w->shape[0], kh = w->shape[2], kw = w->shape[3];
+    int64_t Ho = y->shape[2], Wo = y->shape[3];
+    int64_t G = p->groups, Cig = Ci / G, Cog = Co / G;
+    int64_t s = p->stride, pad = p->pad;
+    const float *X = SN_CF(x), *Wt = SN_CF(w), *bias = b ? SN_CF(b) : NULL;
+    float *Y = SN_F(y);
+    (void)be;
+
+    if (Cig == 1 && Cog == 1) { /* depthwise */
+#pragma omp parallel for collapse(2) schedule(static)
+        for (int64_t n = 0; n < B; n++)
+            for (int64_t c = 0; c < Co; c++) {
+                const float *xc = X + (n * Ci + c) * H * W;
+                const float *wc = Wt + c * kh * kw;
+                float *yc = Y + (n * Co + c) * Ho * Wo;
+                for (int64_t oy = 0; oy < Ho; oy++)
+                    for (int64_t ox = 0; ox < Wo; ox++) {
+                        float acc = bias ? bias[c] : 0.0f;
+                        for (int64_t ky = 0; ky < kh; ky++) {
+                            int64_t iy = oy * s - pad + ky;
+                            if (iy < 0 || iy >= H) continue;
+                            for (int64_t kx = 0; kx < kw; kx++) {
+                                int64_t ix = ox * s - pad + kx;
+                                if (ix < 0 || ix >= W) continue;
+                                acc += xc[iy * W + ix] * wc[ky * kw + kx];
+                            }
+                        }
+                        yc[oy * Wo + ox] = acc;
+                    }
+            }
+        return SANA_OK;
+    }
+
+    int64_t Kd = Cig * kh * kw, P = Ho * Wo;
+    int direct = kh == 1 && kw == 1 && s == 1 && pad == 0;
+    float *cols = NULL;
+    if (!direct) {
+        cols = malloc((size_t)(Kd * P) * sizeof(float));
+        if (!cols) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "conv2d: im2col buffer");
+    }
+    for (int64_t n = 0; n < B; n++)
+        for (int64_t g = 0; g < G; g++) {
+            const float *xg = X + (n * Ci + g * Cig) * H * W;
+            const float *src = xg;
+            if (!direct) {
+#pragma omp parallel for schedule(static)
+                for (int64_t r = 0; r < Kd; r++) {
+                    int64_t c = r / (kh * kw), ky = (r / kw) % kh, kx = r % kw;
+                    float *row = cols + r * P;
+                    for (int64_t oy = 0; oy < Ho; oy++) {
+                        int64_t iy = oy * s - pad + ky;
+                        for (int64_t ox = 0; ox < Wo; ox++) {
+                            int64_t ix = ox * s - pad + kx;
+                            row[oy * Wo + ox] = (iy >= 0 && iy < H && ix >= 0 && ix < W)
+                                                    ? xg[(c * H + iy) * W + ix]
+                                                    : 0.0f;
+                        }
+                    }
+                }
+                src = cols;
+            }
+            float *yg = Y + (n * Co + g * Cog) * P;
+            sn_cpu_sgemm(0, Cog, P, Kd, 1.0f, Wt + g * Cog * Kd, Kd, src, P, 0.0f, yg, P);
+            if (bias)
+                for (int64_t c = 0; c < Cog; c++)
+                    for (int64_t i = 0; i < P; i++) yg[c * P + i] += bias[g * Cog + c];
+        }
+    free(cols);
+    return SANA_OK;
+}

@@ -1,0 +1,38 @@
+/* A bump allocator over memory chunks supplied by a backend. Scratch for one forward pass is
+ * taken from it and given back all at once with sn_arena_reset_to(mark), so a steady-state
+ * forward pass allocates nothing from the system. */
+#ifndef SN_CORE_ARENA_H
+#define SN_CORE_ARENA_H
+
+#include <stddef.h>
+
+typedef void *(*sn_chunk_alloc_fn)(void *owner, size_t bytes);
+typedef void (*sn_chunk_free_fn)(void *owner, void *ptr);
+
+typedef struct sn_arena_chunk sn_arena_chunk;
+
+typedef struct sn_arena {
+    sn_chunk_alloc_fn alloc;
+    sn_chunk_free_fn free;
+    void *owner;
+    size_t chunk_size;     /* minimum size of a new chunk */
+    sn_arena_chunk *head;  /* newest chunk first */
+    size_t peak;           /* most bytes in use at once */
+    size_t used;           /* bytes in use now */
+} sn_arena;
+
+typedef struct sn_arena_mark {
+    sn_arena_chunk *chunk;
+    size_t offset;
+    size_t used;
+} sn_arena_mark;
+
+void sn_arena_init(sn_arena *a, sn_chunk_alloc_fn alloc, sn_chunk_free_fn free, void *owner,
+                   size_t chunk_size);
+/* 256-byte aligned memory, or NULL when the backend has none left. */
+void *sn_arena_alloc(sn_arena *a, size_t bytes);
+sn_arena_mark sn_arena_mark_now(const sn_arena *a);
+void sn_arena_reset_to(sn_arena *a, sn_arena_mark mark);
+void sn_arena_release(sn_arena *a); /* frees every chunk */
+
+#endif

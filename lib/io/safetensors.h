@@ -1,0 +1,41 @@
+/* safetensors files, memory-mapped and validated strictly: header length within the file, a JSON
+ * object of tensors, known dtypes, offsets inside the data section, size = shape x dtype, no
+ * overlaps. A bad file gives SANA_ERR_FORMAT naming the file and the tensor. */
+#ifndef SN_IO_SAFETENSORS_H
+#define SN_IO_SAFETENSORS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/dtype.h"
+#include "core/error.h"
+
+#define SN_ST_MAX_DIMS 8
+
+typedef struct sn_st_tensor {
+    const char *name;
+    sn_dtype dtype;
+    int32_t ndim;
+    int64_t shape[SN_ST_MAX_DIMS];
+    const void *data; /* inside the mapping, valid while the file is open */
+    size_t nbytes;
+    const char *file; /* path of the file that holds it */
+} sn_st_tensor;
+
+typedef struct sn_safetensors sn_safetensors;
+
+sana_status sn_safetensors_open(const char *path, sn_safetensors **out);
+void sn_safetensors_close(sn_safetensors *st);
+size_t sn_safetensors_count(const sn_safetensors *st);
+const sn_st_tensor *sn_safetensors_at(const sn_safetensors *st, size_t i);
+const sn_st_tensor *sn_safetensors_find(const sn_safetensors *st, const char *name);
+/* The optional "__metadata__" string map; NULL when absent. */
+const char *sn_safetensors_metadata(const sn_safetensors *st, const char *key);
+
+static inline int64_t sn_st_numel(const sn_st_tensor *t) {
+    int64_t n = 1;
+    for (int i = 0; i < t->ndim; i++) n *= t->shape[i];
+    return n;
+}
+
+#endif

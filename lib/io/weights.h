@@ -1,0 +1,42 @@
+/* The weights of one component folder (transformer/, vae/, text_encoder/): a single
+ * safetensors file or shards listed by *.safetensors.index.json, with the ".fp16"/".bf16"
+ * variant names the diffusers layout uses. Loading a tensor checks its shape and converts it to
+ * the backend's weight dtype. */
+#ifndef SN_IO_WEIGHTS_H
+#define SN_IO_WEIGHTS_H
+
+#include "backend/backend.h"
+#include "io/safetensors.h"
+
+typedef struct sn_weights sn_weights;
+
+/* Opens the weights of `dir`. `variant` is NULL/"" (plain), "fp16" or "bf16"; when the variant
+ * is absent the plain files are used (and vice versa). */
+sana_status sn_weights_open(const char *dir, const char *variant, sn_weights **out);
+void sn_weights_close(sn_weights *w);
+
+size_t sn_weights_count(const sn_weights *w);
+const sn_st_tensor *sn_weights_at(const sn_weights *w, size_t i);
+/* NULL when absent. */
+const sn_st_tensor *sn_weights_find(const sn_weights *w, const char *name);
+/* Total number of elements of every tensor. */
+int64_t sn_weights_param_count(const sn_weights *w);
+
+/* The tensor `name`, which must exist with exactly this shape: else SANA_ERR_NOT_FOUND or
+ * SANA_ERR_FORMAT naming the tensor, the file, and both shapes. */
+sana_status sn_weights_get(const sn_weights *w, const char *name, int32_t ndim,
+                           const int64_t *shape, const sn_st_tensor **out);
+
+/* sn_weights_get, then a persistent tensor on `be` in be->weight_dtype holding its values
+ * (float types only). The tensor gets the requested shape (so a [C,1,1,1] conv kernel may be
+ * asked for as [C,1,1,1] and nothing else). */
+sana_status sn_weights_load(const sn_weights *w, sn_backend *be, const char *name, int32_t ndim,
+                            const int64_t *shape, sn_tensor *out);
+
+/* Same, with the name built printf-style: sn_weights_loadf(w, be, ndim, shape, out,
+ * "transformer_blocks.%d.attn1.to_q.weight", i). */
+sana_status sn_weights_loadf(const sn_weights *w, sn_backend *be, int32_t ndim,
+                             const int64_t *shape, sn_tensor *out, const char *fmt, ...)
+    SN_PRINTF(6, 7);
+
+#endif

@@ -1,0 +1,224 @@
+/* The CPU backend's core ops against naive loops written here, on random data. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/backend.h"
+#include "harness.h"
+
+static sn_backend *be;
+
+static sn_tensor mk(int32_t ndim, const int64_t *shape, uint64_t seed) {
+    sn_tensor t;
+    CHECK_OK(sn_tensor_alloc(be, SN_F32, ndim, shape, &t));
+    if (seed) tu_fill_random(t.data, (size_t)sn_numel(&t), seed);
+    else memset(t.data, 0, (size_t)sn_numel(&t) * 4);
+    return t;
+}
+
+#define F(t) ((float *)(t).data)
+
+static void test_linear(void) {
+    int64_t M = 7, K = 13, N = 5;
+    sn_tensor x = mk(2, SN_SHAPE(M, K), 1), w = mk(2, SN_SHAPE(N, K), 2), b = mk(1, SN_SHAPE(N), 3);
+    sn_tensor y = mk(2, SN_SHAPE(M, N), 0), r = mk(2, SN_SHAPE(M, N), 0);
+    sn_act acts[] = {SN_ACT_NONE, SN_ACT_SILU, SN_ACT_GELU_TANH, SN_ACT_RELU, SN_ACT_GELU};
+    for (int a = 0; a < 5; a++) {
+        CHECK_OK(sn_linear(&x, &w, &b, acts[a], &y));
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) {
+                double s = F(b)[j];
+                for (int64_t k = 0; k < K; k++) s += (double)F(x)[i * K + k] * F(w)[j * K + k];
+                double v = s;
+                switch (acts[a]) {
+                case SN_ACT_SILU: v = s / (1 + exp(-s)); break;
+                case SN_ACT_GELU_TANH: v = 0.5 * s * (1 + tanh(sqrt(2 / 3.14159265358979323846) * (s + 0.044715 * s * s * s))); break;
+                case SN_ACT_RELU: v = s > 0 ? s : 0; break;
+                case SN_ACT_GELU: v = 0.5 * s * (1 + erf(s / sqrt(2.0))); break;
+                default: break;
+                }
+                F(r)[i * N + j] = (float)v;
+            }
+        tu_check_close("linear", F(y), F(r), (size_t)(M * N), 1e-6);
+    }
+    /* shape mismatch is refused, not computed */
+    sn_tensor bad = mk(2, SN_SHAPE(M, K + 1), 4);
+    CHECK(sn_linear(&bad, &w, &b, SN_ACT_NONE, &y) != SANA_OK, "linear accepted K mismatch");
+    sn_tensor_free(&bad);
+    sn_tensor_free(&x), sn_tensor_free(&w), sn_tensor_free(&b), sn_tensor_free(&y), sn_tensor_free(&r);
+}
+
+static void test_matmul(void) {
+    int64_t B = 3, M = 4, K = 6, N = 5;
+    sn_tensor a = mk(3, SN_SHAPE(B, M, K), 5), bt = mk(3, SN_SHAPE(B, N, K), 6);
+    sn_tensor y = mk(3, SN_SHAPE(B, M, N), 0);
+    float r[3 * 4 * 5];
+    CHECK_OK(sn_matmul(&a, &bt, 1, 0.5f, &y));
+    for (int64_t z = 0; z < B; z++)
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) {
+                double s = 0;
+                for (int64_t k = 0; k < K; k++) s += (double)F(a)[(z * M + i) * K + k] * F(bt)[(z * N + j) * K + k];
+                r[(z * M + i) * N + j] = (float)(0.5 * s);
+            }
+    tu_check_close("matmul trans_b", F(y), r, (size_t)(B * M * N), 1e-6);
+    sn_tensor bn = mk(3, SN_SHAPE(B, K, N), 7);
+    CHECK_OK(sn_matmul(&a, &bn, 0, 1.0f, &y));
+    for (int64_t z = 0; z < B; z++)
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) {
+                double s = 0;
+                for (int64_t k = 0; k < K; k++) s += (double)F(a)[(z * M + i) * K + k] * F(bn)[(z * K + k) * N + j];
+                r[(z * M + i) * N + j] = (float)s;
+            }
+    tu_check_close("matmul", F(y), r, (size_t)(B * M * N), 1e-6);
+    sn_tensor_free(&a), sn_tensor_free(&bt), sn_tensor_free(&bn), sn_tensor_free(&y);
+}
+
+static void conv_case(int64_t B, int64_t Ci, int64_t Co, int64_t H, int64_t W, int64_t k, int s, int p, int g) {
+    int64_t Ho = (H + 2 * p - k) / s + 1, Wo = (W + 2 * p - k) / s + 1;
+    sn_tensor x = mk(4, SN_SHAPE(B, Ci, H, W), 11), w = mk(4, SN_SHAPE(Co, Ci / g, k, k), 12);
+    sn_tensor b = mk(1, SN_SHAPE(Co), 13), y = mk(4, SN_SHAPE(B, Co, Ho, Wo), 0);
+    float *r = calloc((size_t)(B * Co * Ho * Wo), 4);
+    CHECK_OK(sn_conv2d(&x, &w, &b, s, p, g, &y));
+    int64_t cig = Ci / g, cog = Co / g;
+    for (int64_t n = 0; n < B; n++)
+        for (int64_t co = 0; co < Co; co++)
+            for (int64_t oy = 0; oy < Ho; oy++)
+                for (int64_t ox = 0; ox < Wo; ox++) {
+                    double acc = F(b)[co];
+                    int64_t gi = co / cog;
+                    for (int64_t ci = 0; ci < cig; ci++)
+                        for (int64_t ky = 0; ky < k; ky++)
+                            for (int64_t kx = 0; kx < k; kx++) {
+                                int64_t iy = oy * s - p + ky, ix = ox * s - p + kx;
+                                if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                                acc += (double)F(x)[((n * Ci + gi * cig + ci) * H + iy) * W + ix] *
+                                       F(w)[((co * cig + ci) * k + ky) * k + kx];
+                            }
+                    r[((n * Co + co) * Ho + oy) * Wo + ox] = (float)acc;
+                }
+    char what[96];
+    snprintf(what, sizeof what, "conv2d k%lld s%d p%d g%d", (long long)k, s, p, g);
+    tu_check_close(what, F(y), r, (size_t)(B * Co * Ho * Wo), 1e-6);
+    free(r);
+    sn_tensor_free(&x), sn_tensor_free(&w), sn_tensor_free(&b), sn_tensor_free(&y);
+}
+
+static void test_conv(void) {
+    conv_case(2, 6, 4, 7, 5, 3, 1, 1, 1);
+    conv_case(1, 6, 9, 8, 8, 3, 2, 1, 3);
+    conv_case(2, 5, 5, 6, 7, 3, 1, 1, 5); /* depthwise */
+    conv_case(1, 4, 8, 5, 5, 1, 1, 0, 1); /* 1x1 */
+    conv_case(1, 3, 4, 9, 9, 2, 2, 0, 1); /* patchify */
+}
+
+static void test_norms(void) {
+    int64_t B = 2, N = 5, C = 8;
+    sn_tensor x = mk(3, SN_SHAPE(B, N, C), 21), w = mk(1, SN_SHAPE(C), 22), bb = mk(1, SN_SHAPE(C), 23);
+    sn_tensor sh = mk(2, SN_SHAPE(B, C), 24), sc = mk(2, SN_SHAPE(B, C), 25);
+    sn_tensor y = mk(3, SN_SHAPE(B, N, C), 0);
+    float r[2 * 5 * 8];
+    CHECK_OK(sn_layer_norm(&x, NULL, NULL, &sh, &sc, 1e-6f, &y));
+    for (int64_t i = 0; i < B * N; i++) {
+        double m = 0, v = 0;
+        for (int64_t c = 0; c < C; c++) m += F(x)[i * C + c];
+        m /= C;
+        for (int64_t c = 0; c < C; c++) v += pow(F(x)[i * C + c] - m, 2);
+        v /= C;
+        int64_t bi = i / N;
+        for (int64_t c = 0; c < C; c++)
+            r[i * C + c] = (float)((F(x)[i * C + c] - m) / sqrt(v + 1e-6) * (1 + F(sc)[bi * C + c]) + F(sh)[bi * C + c]);
+    }
+    tu_check_close("layer_norm + modulation", F(y), r, (size_t)(B * N * C), 1e-5);
+    CHECK_OK(sn_rms_norm(&x, &w, &bb, 1.0f, 1e-6f, &y));
+    for (int64_t i = 0; i < B * N; i++) {
+        double ss = 0;
+        for (int64_t c = 0; c < C; c++) ss += pow(F(x)[i * C + c], 2);
+        double inv = 1 / sqrt(ss / C + 1e-6);
+        for (int64_t c = 0; c < C; c++) r[i * C + c] = (float)(F(x)[i * C + c] * inv * (1 + F(w)[c]) + F(bb)[c]);
+    }
+    tu_check_close("rms_norm (1 + w) + b", F(y), r, (size_t)(B * N * C), 1e-5);
+    sn_tensor_free(&x), sn_tensor_free(&w), sn_tensor_free(&bb), sn_tensor_free(&sh), sn_tensor_free(&sc), sn_tensor_free(&y);
+}
+
+static void test_elementwise(void) {
+    sn_tensor a = mk(3, SN_SHAPE(2, 3, 4), 31), b = mk(3, SN_SHAPE(2, 1, 4), 32), y = mk(3, SN_SHAPE(2, 3, 4), 0);
+    float r[24];
+    CHECK_OK(sn_binary(SN_MUL, &a, &b, &y));
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 3; j++)
+            for (int k = 0; k < 4; k++) r[(i * 3 + j) * 4 + k] = F(a)[(i * 3 + j) * 4 + k] * F(b)[i * 4 + k];
+    tu_check_close("binary broadcast mul", F(y), r, 24, 0);
+    sn_tensor c = mk(1, SN_SHAPE(4), 33);
+    CHECK_OK(sn_binary(SN_ADD, &a, &c, &y));
+    for (int i = 0; i < 24; i++) r[i] = F(a)[i] + F(c)[i % 4];
+    tu_check_close("binary trailing add", F(y), r, 24, 0);
+    CHECK_OK(sn_scale(&a, 2.0f, 1.0f, &y));
+    for (int i = 0; i < 24; i++) r[i] = F(a)[i] * 2 + 1;
+    tu_check_close("scale", F(y), r, 24, 0);
+    sn_tensor p = mk(3, SN_SHAPE(4, 2, 3), 0);
+    CHECK_OK(sn_permute(&a, (const int32_t[]){2, 0, 1}, &p));
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 3; j++)
+            for (int k = 0; k < 4; k++) r[(k * 2 + i) * 3 + j] = F(a)[(i * 3 + j) * 4 + k];
+    tu_check_close("permute", F(p), r, 24, 0);
+    sn_tensor_free(&a), sn_tensor_free(&b), sn_tensor_free(&c), sn_tensor_free(&y), sn_tensor_free(&p);
+}
+
+static void attention_case(int causal, int window, float softcap, int use_mask) {
+    int64_t B = 2, Hq = 4, Hk = 2, Nq = 6, Nk = 6, D = 8;
+    sn_tensor q = mk(4, SN_SHAPE(B, Hq, Nq, D), 41), k = mk(4, SN_SHAPE(B, Hk, Nk, D), 42);
+    sn_tensor v = mk(4, SN_SHAPE(B, Hk, Nk, D), 43), y = mk(4, SN_SHAPE(B, Hq, Nq, D), 0);
+    sn_tensor m = mk(3, SN_SHAPE(B, 1, Nk), 0);
+    for (int64_t j = 0; j < B * Nk; j++) F(m)[j] = (j % Nk) >= Nk - 2 && j >= Nk ? -INFINITY : 0.0f;
+    sn_attn_params p = {1.0f / sqrtf((float)D), softcap, causal, window, use_mask ? &m : NULL};
+    CHECK_OK(sn_attention(&q, &k, &v, &p, &y));
+    float *r = calloc((size_t)(B * Hq * Nq * D), 4);
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t h = 0; h < Hq; h++)
+            for (int64_t i = 0; i < Nq; i++) {
+                double s[6], mx = -INFINITY, sum = 0;
+                for (int64_t j = 0; j < Nk; j++) {
+                    double a = 0;
+                    for (int64_t d = 0; d < D; d++)
+                        a += (double)F(q)[((b * Hq + h) * Nq + i) * D + d] * F(k)[((b * Hk + h / 2) * Nk + j) * D + d];
+                    a *= p.scale;
+                    if (softcap > 0) a = softcap * tanh(a / softcap);
+                    if (use_mask) a += F(m)[b * Nk + j];
+                    if ((causal && j > i) || (window > 0 && j <= i - window)) a = -INFINITY;
+                    s[j] = a;
+                    if (a > mx) mx = a;
+                }
+                for (int64_t j = 0; j < Nk; j++) sum += s[j] = exp(s[j] - mx);
+                for (int64_t d = 0; d < D; d++) {
+                    double acc = 0;
+                    for (int64_t j = 0; j < Nk; j++) acc += s[j] / sum * F(v)[((b * Hk + h / 2) * Nk + j) * D + d];
+                    r[((b * Hq + h) * Nq + i) * D + d] = (float)acc;
+                }
+            }
+    char what[96];
+    snprintf(what, sizeof what, "attention causal=%d window=%d softcap=%g mask=%d", causal, window, softcap, use_mask);
+    tu_check_close(what, F(y), r, (size_t)(B * Hq * Nq * D), 1e-5);
+    free(r);
+    sn_tensor_free(&q), sn_tensor_free(&k), sn_tensor_free(&v), sn_tensor_free(&y), sn_tensor_free(&m);
+}
+
+static void test_attention(void) {
+    attention_case(0, 0, 0.0f, 0);
+    attention_case(1, 0, 50.0f, 0);
+    attention_case(1, 3, 0.5f, 0);
+    attention_case(0, 0, 0.0f, 1);
+}
+
+int main(void) {
+    CHECK_OK(sn_backend_cpu_create(2, &be));
+    test_linear();
+    test_matmul();
+    test_conv();
+    test_norms();
+    test_elementwise();
+    test_attention();
+    sn_backend_free(be);
+    return tu_finish("test_ops_cpu");
+}
