@@ -220,3 +220,13 @@ sana_status sn_attention(const sn_tensor *q, const sn_tensor *k, const sn_tensor
         return sn_mismatch("attention (mask)", p->mask, k);
     return SN_BE(q)->ops->attention(SN_BE(q), q, k, v, p, y);
 }
+
+/* --- text encoder ops (issue 4) ------------------------------------------------------------- */
+
+sana_status sn_rope(const sn_tensor *x, float theta, int64_t pos0, sn_tensor *y) {
+    if (x->ndim != 4 || x->shape[3] % 2 || sn_numel(x) != sn_numel(y) || y->ndim != 4)
+        return sn_mismatch("rope", x, y);
+    if (!SN_BE(x)->ops->rope)
+        return sn_fail(SANA_ERR_UNSUPPORTED, "%s backend: no rope op", SN_BE(x)->ops->name);
+    return SN_BE(x)->ops->rope(SN_BE(x), x, theta, pos0, y);
+}

@@ -115,6 +115,13 @@ typedef struct sn_ops {
      * K/V), y[B, Hq, Nq, D]; softmax in fp32 */
     sana_status (*attention)(sn_backend *be, const sn_tensor *q, const sn_tensor *k,
                              const sn_tensor *v, const sn_attn_params *p, sn_tensor *y);
+
+    /* --- text encoder ops (issue 4) --- */
+    /* rotary position embedding, rotate-half (NeoX) pairing (d, d + D/2) over all D dims:
+     * x[B, H, N, D] -> y (same shape, may be x); row n has position pos0 + n and pair d the angle
+     * pos * theta^(-2d/D), computed in fp32 */
+    sana_status (*rope)(sn_backend *be, const sn_tensor *x, float theta, int64_t pos0,
+                        sn_tensor *y);
 } sn_ops;
 
 struct sn_backend {
@@ -175,5 +182,8 @@ sana_status sn_rms_norm(const sn_tensor *x, const sn_tensor *w, const sn_tensor 
                         float eps, sn_tensor *y);
 sana_status sn_attention(const sn_tensor *q, const sn_tensor *k, const sn_tensor *v,
                          const sn_attn_params *p, sn_tensor *y);
+
+/* --- text encoder ops (issue 4) --- */
+sana_status sn_rope(const sn_tensor *x, float theta, int64_t pos0, sn_tensor *y);
 
 #endif

@@ -33,4 +33,8 @@ sana_status sn_cpu_rms_norm(sn_backend *be, const sn_tensor *x, const sn_tensor 
 sana_status sn_cpu_attention(sn_backend *be, const sn_tensor *q, const sn_tensor *k,
                              const sn_tensor *v, const sn_attn_params *p, sn_tensor *y);
 
+/* --- text encoder ops (issue 4) --- */
+sana_status sn_cpu_rope(sn_backend *be, const sn_tensor *x, float theta, int64_t pos0,
+                        sn_tensor *y);
+
 #endif

@@ -83,6 +83,8 @@ static const sn_ops sn_cpu_ops = {
     .layer_norm = sn_cpu_layer_norm,
     .rms_norm = sn_cpu_rms_norm,
     .attention = sn_cpu_attention,
+    /* text encoder ops (issue 4) */
+    .rope = sn_cpu_rope,
 };
 
 sana_status sn_backend_cpu_create(int32_t n_threads, sn_backend **out) {
