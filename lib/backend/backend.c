@@ -229,4 +229,43 @@ sana_status sn_rope(const sn_tensor *x, float theta, int64_t pos0, sn_tensor *y)
     if (!SN_BE(x)->ops->rope)
         return sn_fail(SANA_ERR_UNSUPPORTED, "%s backend: no rope op", SN_BE(x)->ops->name);
     return SN_BE(x)->ops->rope(SN_BE(x), x, theta, pos0, y);
+
+/* --- DiT ops (issue 5) ------------------------------------------------------------------------ */
+
+sana_status sn_linear_attention(const sn_tensor *q, const sn_tensor *k, const sn_tensor *v,
+                                int32_t heads, float eps, sn_tensor *y) {
+    if (q->ndim != 3 || k->ndim != 3 || v->ndim != 3 || y->ndim != 3 || heads < 1)
+        return sn_mismatch("linear_attention", q, k);
+    for (int i = 0; i < 3; i++)
+        if (k->shape[i] != q->shape[i] || y->shape[i] != v->shape[i])
+            return sn_mismatch("linear_attention", q, i < 2 ? k : y);
+    if (v->shape[0] != q->shape[0] || v->shape[1] != q->shape[1] || q->shape[2] % heads ||
+        v->shape[2] % heads)
+        return sn_mismatch("linear_attention (values)", q, v);
+    return SN_BE(q)->ops->linear_attention(SN_BE(q), q, k, v, heads, eps, y);
+}
+
+sana_status sn_dwconv2d_nhwc(const sn_tensor *x, const sn_tensor *w, const sn_tensor *b,
+                             int32_t pad, sn_tensor *y) {
+    if (x->ndim != 4 || w->ndim != 4 || y->ndim != 4 || pad < 0 || w->shape[0] != x->shape[3] ||
+        w->shape[1] != 1 || y->shape[3] != x->shape[3] || y->shape[0] != x->shape[0] ||
+        y->shape[1] != x->shape[1] + 2 * pad - w->shape[2] + 1 ||
+        y->shape[2] != x->shape[2] + 2 * pad - w->shape[3] + 1)
+        return sn_mismatch("dwconv2d_nhwc", x, w);
+    if (b && sn_numel(b) != x->shape[3]) return sn_mismatch("dwconv2d_nhwc (bias)", b, x);
+    return SN_BE(x)->ops->dwconv2d_nhwc(SN_BE(x), x, w, b, pad, y);
+}
+
+sana_status sn_glu(const sn_tensor *x, sn_act act, sn_tensor *y) {
+    int64_t C = x->shape[x->ndim - 1];
+    if (C % 2 || y->shape[y->ndim - 1] != C / 2 || sn_numel(y) * 2 != sn_numel(x))
+        return sn_mismatch("glu", x, y);
+    return SN_BE(x)->ops->glu(SN_BE(x), x, act, y);
+}
+
+sana_status sn_gated_add(sn_tensor *x, const sn_tensor *y, const sn_tensor *gate) {
+    if (sn_numel(x) != sn_numel(y)) return sn_mismatch("gated_add", x, y);
+    if (gate && sn_numel(gate) != x->shape[0] * x->shape[x->ndim - 1])
+        return sn_mismatch("gated_add (gate)", x, gate);
+    return SN_BE(x)->ops->gated_add(SN_BE(x), x, y, gate);
 }

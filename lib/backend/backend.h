@@ -122,6 +122,24 @@ typedef struct sn_ops {
      * pos * theta^(-2d/D), computed in fp32 */
     sana_status (*rope)(sn_backend *be, const sn_tensor *x, float theta, int64_t pos0,
                         sn_tensor *y);
+
+    /* --- DiT ops (issue 5) ---------------------------------------------------------------- */
+    /* ReLU linear attention (SANA), token-major q, k [B, N, H*d] and v [B, N, H*dv], y like v.
+     * Per batch and head h (channels h*d + j): q, k <- relu(q), relu(k); S = sum_n v_n k_n^T and
+     * z = sum_n k_n accumulated in (at least) fp32; y_n = S q_n / (z^T q_n + eps). No scaling,
+     * no mask; never forms the N x N matrix. */
+    sana_status (*linear_attention)(sn_backend *be, const sn_tensor *q, const sn_tensor *k,
+                                    const sn_tensor *v, int32_t heads, float eps, sn_tensor *y);
+    /* Depthwise convolution over channel-last x[B, H, W, C]: w[C, 1, kh, kw], b[C] or NULL,
+     * stride 1, zero padding `pad`; y[B, H + 2 pad - kh + 1, W + 2 pad - kw + 1, C]. */
+    sana_status (*dwconv2d_nhwc)(sn_backend *be, const sn_tensor *x, const sn_tensor *w,
+                                 const sn_tensor *b, int32_t pad, sn_tensor *y);
+    /* GLU over the last dim: y[..., F] = x[..., :F] * act(x[..., F:]) for x[..., 2F]. */
+    sana_status (*glu)(sn_backend *be, const sn_tensor *x, sn_act act, sn_tensor *y);
+    /* Gated residual: x[B, ..., C] += gate[B, C] * y (gate NULL: x += y); y has x's shape. */
+    sana_status (*gated_add)(sn_backend *be, sn_tensor *x, const sn_tensor *y,
+                             const sn_tensor *gate);
+    /* --- end DiT ops ----------------------------------------------------------------------- */
 } sn_ops;
 
 struct sn_backend {
@@ -185,5 +203,14 @@ sana_status sn_attention(const sn_tensor *q, const sn_tensor *k, const sn_tensor
 
 /* --- text encoder ops (issue 4) --- */
 sana_status sn_rope(const sn_tensor *x, float theta, int64_t pos0, sn_tensor *y);
+
+/* --- DiT ops (issue 5); see the table above ---------------------------------------------------- */
+sana_status sn_linear_attention(const sn_tensor *q, const sn_tensor *k, const sn_tensor *v,
+                                int32_t heads, float eps, sn_tensor *y);
+sana_status sn_dwconv2d_nhwc(const sn_tensor *x, const sn_tensor *w, const sn_tensor *b,
+                             int32_t pad, sn_tensor *y);
+sana_status sn_glu(const sn_tensor *x, sn_act act, sn_tensor *y);
+sana_status sn_gated_add(sn_tensor *x, const sn_tensor *y, const sn_tensor *gate);
+/* --- end DiT ops ----------------------------------------------------------------------------- */
 
 #endif

@@ -37,4 +37,14 @@ sana_status sn_cpu_attention(sn_backend *be, const sn_tensor *q, const sn_tensor
 sana_status sn_cpu_rope(sn_backend *be, const sn_tensor *x, float theta, int64_t pos0,
                         sn_tensor *y);
 
+/* --- DiT ops (issue 5) --- */
+sana_status sn_cpu_linear_attention(sn_backend *be, const sn_tensor *q, const sn_tensor *k,
+                                    const sn_tensor *v, int32_t heads, float eps, sn_tensor *y);
+sana_status sn_cpu_dwconv2d_nhwc(sn_backend *be, const sn_tensor *x, const sn_tensor *w,
+                                 const sn_tensor *b, int32_t pad, sn_tensor *y);
+sana_status sn_cpu_glu(sn_backend *be, const sn_tensor *x, sn_act act, sn_tensor *y);
+sana_status sn_cpu_gated_add(sn_backend *be, sn_tensor *x, const sn_tensor *y,
+                             const sn_tensor *gate);
+/* --- end DiT ops --- */
+
 #endif

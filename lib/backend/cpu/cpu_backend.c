@@ -85,6 +85,12 @@ static const sn_ops sn_cpu_ops = {
     .attention = sn_cpu_attention,
     /* text encoder ops (issue 4) */
     .rope = sn_cpu_rope,
+
+    /* DiT ops (issue 5) */
+    .linear_attention = sn_cpu_linear_attention,
+    .dwconv2d_nhwc = sn_cpu_dwconv2d_nhwc,
+    .glu = sn_cpu_glu,
+    .gated_add = sn_cpu_gated_add,
 };
 
 sana_status sn_backend_cpu_create(int32_t n_threads, sn_backend **out) {
