@@ -229,8 +229,15 @@ sana_status sn_rope(const sn_tensor *x, float theta, int64_t pos0, sn_tensor *y)
     if (!SN_BE(x)->ops->rope)
         return sn_fail(SANA_ERR_UNSUPPORTED, "%s backend: no rope op", SN_BE(x)->ops->name);
     return SN_BE(x)->ops->rope(SN_BE(x), x, theta, pos0, y);
+}
 
 /* --- DiT ops (issue 5) ------------------------------------------------------------------------ */
+
+#define SN_NEED_OP(t, op)                                                                          \
+    do {                                                                                           \
+        if (!SN_BE(t)->ops->op)                                                                    \
+            return sn_fail(SANA_ERR_UNSUPPORTED, "%s backend: no " #op " op", SN_BE(t)->ops->name); \
+    } while (0)
 
 sana_status sn_linear_attention(const sn_tensor *q, const sn_tensor *k, const sn_tensor *v,
                                 int32_t heads, float eps, sn_tensor *y) {
@@ -242,6 +249,7 @@ sana_status sn_linear_attention(const sn_tensor *q, const sn_tensor *k, const sn
     if (v->shape[0] != q->shape[0] || v->shape[1] != q->shape[1] || q->shape[2] % heads ||
         v->shape[2] % heads)
         return sn_mismatch("linear_attention (values)", q, v);
+    SN_NEED_OP(q, linear_attention);
     return SN_BE(q)->ops->linear_attention(SN_BE(q), q, k, v, heads, eps, y);
 }
 
@@ -253,6 +261,7 @@ sana_status sn_dwconv2d_nhwc(const sn_tensor *x, const sn_tensor *w, const sn_te
         y->shape[2] != x->shape[2] + 2 * pad - w->shape[3] + 1)
         return sn_mismatch("dwconv2d_nhwc", x, w);
     if (b && sn_numel(b) != x->shape[3]) return sn_mismatch("dwconv2d_nhwc (bias)", b, x);
+    SN_NEED_OP(x, dwconv2d_nhwc);
     return SN_BE(x)->ops->dwconv2d_nhwc(SN_BE(x), x, w, b, pad, y);
 }
 
@@ -260,6 +269,7 @@ sana_status sn_glu(const sn_tensor *x, sn_act act, sn_tensor *y) {
     int64_t C = x->shape[x->ndim - 1];
     if (C % 2 || y->shape[y->ndim - 1] != C / 2 || sn_numel(y) * 2 != sn_numel(x))
         return sn_mismatch("glu", x, y);
+    SN_NEED_OP(x, glu);
     return SN_BE(x)->ops->glu(SN_BE(x), x, act, y);
 }
 
@@ -267,5 +277,6 @@ sana_status sn_gated_add(sn_tensor *x, const sn_tensor *y, const sn_tensor *gate
     if (sn_numel(x) != sn_numel(y)) return sn_mismatch("gated_add", x, y);
     if (gate && sn_numel(gate) != x->shape[0] * x->shape[x->ndim - 1])
         return sn_mismatch("gated_add (gate)", x, gate);
+    SN_NEED_OP(x, gated_add);
     return SN_BE(x)->ops->gated_add(SN_BE(x), x, y, gate);
 }
