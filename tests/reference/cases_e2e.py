@@ -145,7 +145,8 @@ def case_e2e(reg):
                 inters.append("step.%d.guidance" % i)
         meas_names = step_outs + ["final_latents", "image"] + [k for k in inters if "model_output" in k
                                                                 or k == "prompt_embeds"]
-        tols, meas = tolerances_for(r32, r64, meas_names)
+        tols, meas = tolerances_for(r32, r64, meas_names,
+                                    row_masks={"prompt_embeds": r32["prompt_attention_mask"]})
         tols["initial_noise"] = 0
         tols.pop("image_u8", None)
         for k in inters:
@@ -158,7 +159,8 @@ def case_e2e(reg):
             params["pag_applied_layers"] = [pag_layers]
         reg.add(name, "e2e", tensors, [], outs + inters, name.replace("/", "_") + ".safetensors",
                 model="sprint_tiny" if kind == "sprint" else "sana_tiny", tolerances=tols, measured=meas,
-                params=params, extra={"abs_tolerances": {"image_u8": 1}},
+                params=params, extra={"abs_tolerances": {"image_u8": 1},
+                       "compare_rows": {"prompt_embeds": "prompt_attention_mask"}},
                 note=note + ". initial_noise = prepare_latents output (fp32 randn); step.i.latents = latents after "
                             "step i (callback_on_step_end); step.i.model_input/timestep/model_output = the "
                             "transformer call of step i (CFG batch, before guidance); final_latents = what is "

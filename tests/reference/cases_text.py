@@ -198,17 +198,20 @@ def case_text_encoder(reg, pipe):
         outs = ["last_hidden_state"]
         if per_layer:
             outs = ["embed"] + ["layer.%d" % i for i in range(len(te32.layers))] + ["last_hidden_state"]
-        tols, meas = tolerances_for(res["f32"], res["f64"], outs)
+        rm = {k: mask for k in outs if k != "embed"}
+        tols, meas = tolerances_for(res["f32"], res["f64"], outs, row_masks=rm)
         tensors = {"input_ids": ids, "attention_mask": mask}
         tensors.update({k: res["f32"][k] for k in outs})
         reg.add(name, "text_encoder", tensors, ["input_ids", "attention_mask"], outs,
                 name.replace("/", "_") + ".safetensors", model="sana_tiny/text_encoder",
                 tolerances=tols, measured=meas,
                 params={"prompts": prompts, "max_length": M},
+                extra={"compare_rows": {k: "attention_mask" for k in rm}},
                 note="Gemma2Model (eager attention, soft-cap on) last_hidden_state (after the final norm), "
                      "right padding, positions 0..L-1. Pad rows (mask 0) are included as the reference "
                      "computes them. embed = embed_tokens output x sqrt(hidden); layer.i = residual "
-                     "stream after decoder layer i (before the final norm).")
+                     "stream after decoder layer i (before the final norm). Compare rows with attention_mask 1 "
+                     "(compare_rows); see README on pad rows.")
 
 
 class _null:
@@ -249,7 +252,9 @@ def case_prompt(reg, pipe):
             tensors["prompt.%d" % i] = utf8_tensor(p)
         tensors.update(res["f32"])
         outs = ["prompt_embeds", "prompt_attention_mask", "negative_prompt_embeds", "negative_prompt_attention_mask"]
-        tols, meas = tolerances_for(res["f32"], res["f64"], ["prompt_embeds", "negative_prompt_embeds"])
+        rm = {"prompt_embeds": res["f32"]["prompt_attention_mask"],
+              "negative_prompt_embeds": res["f32"]["negative_prompt_attention_mask"]}
+        tols, meas = tolerances_for(res["f32"], res["f64"], ["prompt_embeds", "negative_prompt_embeds"], row_masks=rm)
         tols["prompt_attention_mask"] = 0
         tols["negative_prompt_attention_mask"] = 0
         params = {"prompt": prompt, "negative_prompt": "", "max_sequence_length": 300, "clean_caption": False,
@@ -259,6 +264,8 @@ def case_prompt(reg, pipe):
         reg.add(name, "prompt", tensors, ["prompt.%d" % i for i in range(len(prompts))], outs,
                 name.replace("/", "_") + ".safetensors", model="sana_tiny", tolerances=tols, measured=meas,
                 params=params,
+                extra={"compare_rows": {"prompt_embeds": "prompt_attention_mask",
+                                        "negative_prompt_embeds": "negative_prompt_attention_mask"}},
                 note="SanaPipeline.encode_prompt: prompts are lower()+strip()ed, CHI (if any) prepended as text, "
                      "tokenized to M = len(tok.encode(chi)) + 300 - 2, Gemma last_hidden_state, rows [0] + "
                      "[-299..-1] kept. Negative prompt '' at max_length 300 without CHI. Masks are int64 "

@@ -185,10 +185,19 @@ class Registry:
         return case
 
 
-def tolerances_for(outputs32, outputs64, names, ceil=TOL_CEIL):
+def tolerances_for(outputs32, outputs64, names, ceil=TOL_CEIL, row_masks=None):
+    """Per-output tolerance from the measured fp32-vs-fp64 error.
+
+    row_masks: {output: mask tensor (B, T)}: measure only rows where the mask is 1 (text rows).
+    """
     measured, tols = {}, {}
+    row_masks = row_masks or {}
     for n in names:
-        m = rel_err(outputs32[n], outputs64[n])
+        a, b = outputs32[n], outputs64[n]
+        if n in row_masks:
+            keep = row_masks[n].bool()
+            a, b = a[keep], b[keep]
+        m = rel_err(a, b)
         measured[n] = float("%.3g" % m)
         t = tolerance_from(m)
         if ceil is not None and t > ceil:
