@@ -19,6 +19,7 @@ void sn_arena_init(sn_arena *a, sn_chunk_alloc_fn alloc, sn_chunk_free_fn free, 
     a->owner = owner;
     a->chunk_size = chunk_size;
     a->head = NULL;
+    a->spare = NULL;
     a->peak = 0;
     a->used = 0;
 }
@@ -29,16 +30,23 @@ void *sn_arena_alloc(sn_arena *a, size_t bytes) {
     bytes = sn_align_up(bytes ? bytes : 1);
     sn_arena_chunk *c = a->head;
     if (!c || c->size - c->offset < bytes) {
-        /* Chunks freed by a reset are not reused here on purpose: reset_to() pops them. */
-        size_t size = bytes > a->chunk_size ? bytes : a->chunk_size;
-        sn_arena_chunk *n = malloc(sizeof *n);
-        if (!n) return NULL;
-        n->base = a->alloc(a->owner, size);
-        if (!n->base) {
-            free(n);
-            return NULL;
+        /* a spare chunk that fits, else a new one */
+        sn_arena_chunk **pp = &a->spare;
+        while (*pp && (*pp)->size < bytes) pp = &(*pp)->next;
+        sn_arena_chunk *n = *pp;
+        if (n) {
+            *pp = n->next;
+        } else {
+            size_t size = bytes > a->chunk_size ? bytes : a->chunk_size;
+            n = malloc(sizeof *n);
+            if (!n) return NULL;
+            n->base = a->alloc(a->owner, size);
+            if (!n->base) {
+                free(n);
+                return NULL;
+            }
+            n->size = size;
         }
-        n->size = size;
         n->offset = 0;
         n->next = a->head;
         a->head = n;
@@ -60,14 +68,25 @@ void sn_arena_reset_to(sn_arena *a, sn_arena_mark mark) {
     while (a->head && a->head != mark.chunk) {
         sn_arena_chunk *c = a->head;
         a->head = c->next;
-        a->free(a->owner, c->base);
-        free(c);
+        c->next = a->spare;
+        a->spare = c;
     }
     if (a->head) a->head->offset = mark.offset;
     a->used = mark.used;
 }
 
+static void sn_arena_free_list(sn_arena *a, sn_arena_chunk *c) {
+    while (c) {
+        sn_arena_chunk *next = c->next;
+        a->free(a->owner, c->base);
+        free(c);
+        c = next;
+    }
+}
+
 void sn_arena_release(sn_arena *a) {
-    sn_arena_mark none = {NULL, 0, 0};
-    sn_arena_reset_to(a, none);
+    sn_arena_free_list(a, a->head);
+    sn_arena_free_list(a, a->spare);
+    a->head = a->spare = NULL;
+    a->used = 0;
 }

@@ -1,6 +1,7 @@
 /* A bump allocator over memory chunks supplied by a backend. Scratch for one forward pass is
- * taken from it and given back all at once with sn_arena_reset_to(mark), so a steady-state
- * forward pass allocates nothing from the system. */
+ * taken from it and given back all at once with sn_arena_reset_to(mark). Chunks given back are
+ * kept and reused, so a steady-state forward pass allocates nothing from the system (on a GPU,
+ * no cudaMalloc/cudaFree, which would synchronise). */
 #ifndef SN_CORE_ARENA_H
 #define SN_CORE_ARENA_H
 
@@ -16,7 +17,8 @@ typedef struct sn_arena {
     sn_chunk_free_fn free;
     void *owner;
     size_t chunk_size;     /* minimum size of a new chunk */
-    sn_arena_chunk *head;  /* newest chunk first */
+    sn_arena_chunk *head;  /* chunks in use, newest first */
+    sn_arena_chunk *spare; /* chunks given back by a reset, kept for reuse */
     size_t peak;           /* most bytes in use at once */
     size_t used;           /* bytes in use now */
 } sn_arena;
