@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Bindings, packaging and examples CI: run by .ci/run after the main build and ctest.
+#
+#   .ci/bindings.sh BUILD_DIR        (BUILD_DIR: the configured and built cmake tree)
+#
+# Installs what it needs (Debian packages; set SANA_CI_NO_INSTALL=1 to skip), then runs each
+# check, logging to BUILD_DIR/bindings-ci/logs/, and prints "bindings: N passed, M failed".
+# Exit status 0 only when nothing failed. Idempotent: its work folder is recreated every run.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=$(cd "${1:?usage: .ci/bindings.sh BUILD_DIR}" && pwd)
+WORK=$BUILD/bindings-ci
+LOGS=$WORK/logs
+PREFIX=$WORK/prefix
+rm -rf "$WORK" && mkdir -p "$LOGS"
+
+PASSED=() FAILED=() NOTES=()
+log() { printf '[bindings] %s\n' "$*"; }
+
+# step NAME CMD...: runs CMD with output to LOGS/NAME.log; records the result.
+step() {
+    local name=$1 t0=$SECONDS
+    shift
+    log "$name ..."
+    if "$@" >"$LOGS/$name.log" 2>&1; then
+        PASSED+=("$name")
+        log "$name: ok ($((SECONDS - t0)) s)"
+    else
+        FAILED+=("$name")
+        log "$name: FAILED ($((SECONDS - t0)) s); last lines of $LOGS/$name.log:"
+        tail -n 40 "$LOGS/$name.log" | sed 's/^/    /'
+    fi
+}
+
+# --- packages ------------------------------------------------------------------------------------
+DEB_PACKAGES=(python3 python3-venv python3-pip python3-setuptools python3-wheel python3-numpy
+              python3-pil python3-pytest golang-go pkg-config abigail-tools chromium curl
+              fonts-dejavu-core)
+install_packages() {
+    [ "${SANA_CI_NO_INSTALL:-0}" = 1 ] && return 0
+    local missing=()
+    for p in "${DEB_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    log "installing: ${missing[*]}"
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+        --no-install-recommends "${missing[@]}" >"$LOGS/apt.log" 2>&1
+}
+install_packages || { log "package install failed (see $LOGS/apt.log)"; FAILED+=("packages"); }
+
+# Debian's interpreter, with its numpy/Pillow/pytest (a pyenv or conda python on PATH may lack them).
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3)
+LIB=$(ls "$BUILD"/libsana.so 2>/dev/null || true)
+
+# --- Python: pip-install the package into a venv, run pytest against the installed copy -------
+python_tests() {
+    "$PY" -m venv --system-site-packages "$WORK/venv" &&
+    "$WORK/venv/bin/pip" install -q --no-build-isolation --no-deps "$ROOT/bindings/python" &&
+    rm -rf "$ROOT/bindings/python/build" "$ROOT/bindings/python/"*.egg-info &&
+    (cd "$ROOT/bindings/python/tests" &&
+     SANA_LIBRARY="$LIB" "$WORK/venv/bin/python" -m pytest -p no:cacheprovider -rxXfE -v \
+         --junitxml="$WORK/python-junit.xml" .)
+}
+
+step python python_tests
+NOTES+=("python: $(grep -E '^=+ .*(passed|failed|error).* =+$' "$LOGS/python.log" | tail -1 | tr -d '=')(xfailed = expected-unsupported)")
+
+# --- summary -------------------------------------------------------------------------------------
+echo
+for n in "${NOTES[@]}"; do log "$n"; done
+[ ${#FAILED[@]} -gt 0 ] && log "failed: ${FAILED[*]} (logs in $LOGS)"
+echo "bindings: ${#PASSED[@]} passed, ${#FAILED[@]} failed"
+[ ${#FAILED[@]} -eq 0 ]
