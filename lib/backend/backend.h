@@ -140,6 +140,30 @@ typedef struct sn_ops {
     sana_status (*gated_add)(sn_backend *be, sn_tensor *x, const sn_tensor *y,
                              const sn_tensor *gate);
     /* --- end DiT ops ----------------------------------------------------------------------- */
+
+    /* --- DC-AE ops (issue 6) --- */
+    /* Rows [y_row0, y_row0 + H_y) of conv2d(up(x_full), w, b) (groups 1, zero padding outside
+     * x_full only): up = 1 or 2 is nearest upsampling fused into the reads; x holds rows
+     * [x_row0, x_row0 + H_x) of x_full, which has h_full rows. Each output row's arithmetic is
+     * the same whatever band it is computed in (exact banded decoding relies on it). */
+    sana_status (*conv2d_band)(sn_backend *be, const sn_tensor *x, int64_t x_row0, int64_t h_full,
+                               const sn_tensor *w, const sn_tensor *b, int32_t up, int32_t stride,
+                               int32_t pad, sn_tensor *y, int64_t y_row0);
+    /* per-pixel RMSNorm over the channels of NCHW x: y = act(x * rsqrt(mean_c(x²) + eps) * w + b);
+     * y may be x; statistics in fp32 or better */
+    sana_status (*channel_norm)(sn_backend *be, const sn_tensor *x, const sn_tensor *w,
+                                const sn_tensor *b, float eps, sn_act act, sn_tensor *y);
+    /* ReLU linear attention: qkv[B, G, 3d, N] holds per head [q; k; v] (d rows each);
+     * y[B, G, d, N] = (v · relu(k)ᵀ) · relu(q) / (sum_n relu(k) · relu(q) + eps), fp32 */
+    sana_status (*linear_attention_relu)(sn_backend *be, const sn_tensor *qkv, float eps,
+                                         sn_tensor *y);
+    /* y += pixel_shuffle(repeat_interleave(x, f²·Co/Ci), f) (DC-AE up shortcut; f = 1 is the
+     * channel-duplicating input shortcut, or with Ci == Co a plain add), banded like
+     * conv2d_band: y holds output rows [y_row0, ...), x input rows [x_row0, ...) */
+    sana_status (*shortcut_dup)(sn_backend *be, const sn_tensor *x, int64_t x_row0, int32_t f,
+                                sn_tensor *y, int64_t y_row0);
+    /* y += mean over consecutive groups of f²·Ci/Co channels of pixel_unshuffle(x, f) */
+    sana_status (*shortcut_avg)(sn_backend *be, const sn_tensor *x, int32_t f, sn_tensor *y);
 } sn_ops;
 
 struct sn_backend {
@@ -212,5 +236,16 @@ sana_status sn_dwconv2d_nhwc(const sn_tensor *x, const sn_tensor *w, const sn_te
 sana_status sn_glu(const sn_tensor *x, sn_act act, sn_tensor *y);
 sana_status sn_gated_add(sn_tensor *x, const sn_tensor *y, const sn_tensor *gate);
 /* --- end DiT ops ----------------------------------------------------------------------------- */
+
+/* --- DC-AE ops (issue 6); wrappers in backend/ops_dcae.c --- */
+sana_status sn_conv2d_band(const sn_tensor *x, int64_t x_row0, int64_t h_full, const sn_tensor *w,
+                           const sn_tensor *b, int32_t up, int32_t stride, int32_t pad,
+                           sn_tensor *y, int64_t y_row0);
+sana_status sn_channel_norm(const sn_tensor *x, const sn_tensor *w, const sn_tensor *b, float eps,
+                            sn_act act, sn_tensor *y);
+sana_status sn_linear_attention_relu(const sn_tensor *qkv, float eps, sn_tensor *y);
+sana_status sn_shortcut_dup(const sn_tensor *x, int64_t x_row0, int32_t f, sn_tensor *y,
+                            int64_t y_row0);
+sana_status sn_shortcut_avg(const sn_tensor *x, int32_t f, sn_tensor *y);
 
 #endif

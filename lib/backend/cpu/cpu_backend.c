@@ -91,6 +91,13 @@ static const sn_ops sn_cpu_ops = {
     .dwconv2d_nhwc = sn_cpu_dwconv2d_nhwc,
     .glu = sn_cpu_glu,
     .gated_add = sn_cpu_gated_add,
+
+    /* DC-AE ops (issue 6) */
+    .conv2d_band = sn_cpu_conv2d_band,
+    .channel_norm = sn_cpu_channel_norm,
+    .linear_attention_relu = sn_cpu_linear_attention_relu,
+    .shortcut_dup = sn_cpu_shortcut_dup,
+    .shortcut_avg = sn_cpu_shortcut_avg,
 };
 
 sana_status sn_backend_cpu_create(int32_t n_threads, sn_backend **out) {
