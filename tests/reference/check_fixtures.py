@@ -5,7 +5,8 @@ Usage: python3 tests/reference/check_fixtures.py [fixtures_dir]
 
 Checks that every file listed in index.json["files"] exists and matches its sha256, that every
 case's golden (and model folder, if any) exists, and that no unlisted file sits in the fixtures
-tree (except index.json itself). Exits 0 when all is well, 1 otherwise; prints one summary line.
+tree (except index.json itself), and that the symlinks listed in index.json["symlinks"] exist
+with the recorded targets. Exits 0 when all is well, 1 otherwise; prints one summary line.
 """
 import hashlib
 import json
@@ -44,6 +45,14 @@ def main(argv):
         got = sha256_of(p)
         if got != digest:
             errors.append("sha256 mismatch: %s (index %s, file %s)" % (rel, digest, got))
+    for rel, target in sorted(index.get("symlinks", {}).items()):
+        p = os.path.join(root, rel)
+        if not os.path.islink(p):
+            errors.append("missing symlink: %s -> %s" % (rel, target))
+        elif os.readlink(p) != target:
+            errors.append("symlink %s -> %s (index says %s)" % (rel, os.readlink(p), target))
+        elif not os.path.exists(p):
+            errors.append("dangling symlink: %s -> %s" % (rel, target))
     # Every regular file (following symlinked dirs/files) must be listed.
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         for name in filenames:
