@@ -29,6 +29,10 @@ typedef struct sn_dit_text sn_dit_text;
  * tensor or a wrong shape is refused here with a message naming the key or tensor. */
 sana_status sn_dit_load(sn_backend *be, const char *dir, const char *variant, sn_dit **out);
 void sn_dit_free(sn_dit *dit);
+/* For benchmarks and tests: a model with this config.json text and random weights made in
+ * memory (uniform +-1/sqrt(fan_in), deterministic in `seed`). */
+sana_status sn_dit_create_random(sn_backend *be, const char *config_json, uint64_t seed,
+                                 sn_dit **out);
 
 /* --- configuration (config.json, with the reference's defaults) ----------------------------- */
 int64_t sn_dit_param_count(const sn_dit *dit);
@@ -50,7 +54,7 @@ float sn_dit_timestep_scale(const sn_dit *dit);
 
 /* Runs the caption path (projection, GELU-tanh, RMSNorm) and every block's cross-attention K/V
  * once. embeds: [B, T, caption_channels] (Gemma-2 last hidden state, selected rows), on the
- * dit's backend, float32. mask: B*T host floats, 1 = keep, 0 = pad (the reference turns it into
+ * dit's backend, in its activation dtype (float32 on the CPU). mask: B*T host floats, 1 = keep, 0 = pad (the reference turns it into
  * an additive (1 - m) * -10000), or NULL for no mask. The result owns its memory (persistent
  * tensors on the backend); free it with sn_dit_text_free. */
 sana_status sn_dit_prepare_text(const sn_dit *dit, const sn_tensor *embeds, const float *mask,

@@ -1,0 +1,108 @@
+/* Per-prompt state: everything the DiT computes from the caption alone, done once per prompt
+ * instead of once per step (spec pitfall 12): caption_projection + caption_norm, then every
+ * block's cross-attention K and V, kept head-major [B, Hc, T, dc] for the attention op, and the
+ * additive mask. */
+#include <stdlib.h>
+
+#include "dit/dit_internal.h"
+
+/* K or V of one block: y [B, T, D] -> linear -> (qk-norm) -> [B, Hc, T, dc] (persistent). */
+static sana_status sn_text_proj(const sn_dit *dit, const sn_tensor *y, const sn_tensor *w,
+                                const sn_tensor *b, const sn_tensor *nw, const sn_tensor *nb,
+                                int norm, sn_tensor *out) {
+    const sn_dit_config *c = &dit->cfg;
+    int64_t B = y->shape[0], T = y->shape[1];
+    sn_tensor t;
+    SN_TRY(sn_tensor_scratch(dit->be, dit->be->act_dtype, 3, SN_SHAPE(B, T, c->Dc), &t));
+    SN_TRY(sn_linear(y, w, b, SN_ACT_NONE, &t));
+    if (norm)
+        SN_TRY(sn_dit_apply_qk_norm(&c->qk, c->cross_heads, nw->data ? nw : NULL,
+                                    nb->data ? nb : NULL, &t));
+    sn_tensor t4;
+    SN_TRY(sn_tensor_reshape(&t, 4, SN_SHAPE(B, T, c->cross_heads, c->cross_head_dim), &t4));
+    SN_TRY(sn_tensor_alloc(dit->be, dit->be->act_dtype, 4, SN_SHAPE(B, c->cross_heads, T, c->cross_head_dim), out));
+    return sn_permute(&t4, (const int32_t[]){0, 2, 1, 3}, out);
+}
+
+static sana_status sn_text_build(const sn_dit *dit, const sn_tensor *embeds, const float *mask,
+                                 sn_dit_text *text) {
+    const sn_dit_config *c = &dit->cfg;
+    sn_backend *be = dit->be;
+    int64_t B = embeds->shape[0], T = embeds->shape[1], D = c->D;
+
+    if (mask) { /* (1 - m) * -10000, as the reference turns a 2-D mask into a bias */
+        float *bias = malloc((size_t)(B * T) * sizeof(float));
+        if (!bias) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "dit text: mask");
+        for (int64_t i = 0; i < B * T; i++) bias[i] = (1.0f - mask[i]) * -10000.0f;
+        sana_status st = sn_tensor_alloc(be, SN_F32, 3, SN_SHAPE(B, 1, T), &text->mask);
+        if (st == SANA_OK) st = sn_upload_convert(&text->mask, SN_F32, bias);
+        free(bias);
+        SN_TRY(st);
+        text->has_mask = 1;
+    }
+
+    /* caption_projection: linear_1 -> GELU(tanh) -> linear_2; then caption_norm (RMS, 1e-5) */
+    sn_tensor h, y;
+    SN_TRY(sn_tensor_scratch(be, be->act_dtype, 3, SN_SHAPE(B, T, D), &h));
+    SN_TRY(sn_tensor_scratch(be, be->act_dtype, 3, SN_SHAPE(B, T, D), &y));
+    SN_TRY(sn_linear(embeds, &dit->cap1, &dit->cap1b, SN_ACT_GELU_TANH, &h));
+    SN_TRY(sn_linear(&h, &dit->cap2, &dit->cap2b, SN_ACT_NONE, &y));
+    sn_dit_emit(dit, "caption_projection", &y);
+    SN_TRY(sn_rms_norm(&y, &dit->cap_norm, NULL, 0.0f, 1e-5f, &y));
+    sn_dit_emit(dit, "caption_norm", &y);
+
+    for (int i = 0; i < c->num_layers; i++) {
+        const sn_dit_block *bl = &dit->blocks[i];
+        int norm = c->qk.kind != SN_QK_NONE;
+        sn_arena_mark m = sn_scratch_mark(be);
+        SN_TRY(sn_text_proj(dit, &y, &bl->k2, &bl->k2b, &bl->nk2w, &bl->nk2b, norm, &text->k[i]));
+        SN_TRY(sn_text_proj(dit, &y, &bl->v2, &bl->v2b, &bl->nk2w, &bl->nk2b, 0, &text->v[i]));
+        sn_scratch_reset(be, m);
+    }
+    return SANA_OK;
+}
+
+sana_status sn_dit_prepare_text(const sn_dit *dit, const sn_tensor *embeds, const float *mask,
+                                sn_dit_text **out) {
+    *out = NULL;
+    const sn_dit_config *c = &dit->cfg;
+    if (embeds->ndim != 3 || embeds->shape[2] != c->caption_channels || embeds->shape[0] < 1 ||
+        embeds->shape[1] < 1 || embeds->dtype != dit->be->act_dtype)
+        return sn_fail(SANA_ERR_INVALID_ARGUMENT,
+                       "dit: text embeddings must be [B, T, %d] in the backend's activation dtype, got a %d-D tensor with "
+                       "last dim %lld",
+                       c->caption_channels, embeds->ndim,
+                       (long long)embeds->shape[embeds->ndim > 0 ? embeds->ndim - 1 : 0]);
+    sn_dit_text *text = calloc(1, sizeof *text);
+    if (!text) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "dit text: out of memory");
+    text->B = (int32_t)embeds->shape[0];
+    text->T = (int32_t)embeds->shape[1];
+    text->n_layers = c->num_layers;
+    size_t nl = (size_t)(c->num_layers ? c->num_layers : 1);
+    text->k = calloc(nl, sizeof *text->k);
+    text->v = calloc(nl, sizeof *text->v);
+    sn_arena_mark m = sn_scratch_mark(dit->be);
+    sana_status st = text->k && text->v ? sn_text_build(dit, embeds, mask, text)
+                                        : sn_fail(SANA_ERR_OUT_OF_MEMORY, "dit text: out of memory");
+    sn_scratch_reset(dit->be, m);
+    if (st != SANA_OK) {
+        sn_dit_text_free(text);
+        return st;
+    }
+    *out = text;
+    return SANA_OK;
+}
+
+void sn_dit_text_free(sn_dit_text *text) {
+    if (!text) return;
+    sn_tensor_free(&text->mask);
+    for (int i = 0; i < text->n_layers; i++) {
+        if (text->k) sn_tensor_free(&text->k[i]);
+        if (text->v) sn_tensor_free(&text->v[i]);
+    }
+    free(text->k);
+    free(text->v);
+    free(text);
+}
+
+int32_t sn_dit_text_batch(const sn_dit_text *text) { return text ? text->B : 0; }
