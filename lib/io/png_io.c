@@ -192,8 +192,10 @@ sana_status sn_png_read(const char *path, uint32_t *width, uint32_t *height, uin
         int r = sn_png_read_body(&s);
         if (r == -2)
             st = sn_fail(SANA_ERR_OUT_OF_MEMORY, "%s: %s", path, s.msg);
+        else if (r != 0 && feof(s.f))
+            st = sn_fail(SANA_ERR_FORMAT, "%s: truncated PNG (the file ends early)", path);
         else if (r != 0)
-            st = sn_fail(SANA_ERR_FORMAT, "%s: corrupt or truncated PNG: %s", path, s.msg);
+            st = sn_fail(SANA_ERR_FORMAT, "%s: corrupt PNG: %s", path, s.msg);
     }
     png_destroy_read_struct(&s.png, &s.info, NULL);
     fclose(s.f);
