@@ -150,6 +150,10 @@ def case_e2e(reg):
             tols.setdefault(k, 0)
         tensors = {k: r32[k] for k in outs + inters}
         params = dict(call_kw)
+        if "complex_human_instruction" not in params:
+            from cases_text import sana_chi
+            params["complex_human_instruction"] = "pipeline default"
+            params["chi_text"] = "\n".join(sana_chi())
         params.update({"seed": seed, "generator": "torch.Generator('cpu').manual_seed(seed)", "output_type": "np",
                        "model_calls": n})
         if pag_layers:

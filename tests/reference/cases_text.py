@@ -102,14 +102,15 @@ def case_tokenizer(reg):
     allp = [(n, s, None) for n, s in tokenizer_prompts()] + [(n, b.decode("utf-8", errors="replace"), b)
                                                            for n, b in INVALID_UTF8]
     for i, (name, text, raw) in enumerate(allp):
-        ids = tk.encode(text, add_special_tokens=True).ids
+        enc = tk.encode(text, add_special_tokens=True)
+        ids = enc.ids
         ids_hf = hf(text, add_special_tokens=True).input_ids
         assert ids == ids_hf, (name, ids[:20], ids_hf[:20])
         tensors["text.%d" % i] = utf8_tensor(raw if raw is not None else text)
         tensors["ids.%d" % i] = torch.tensor(ids, dtype=torch.int64)
         inputs.append("text.%d" % i)
         outputs.append("ids.%d" % i)
-        e = {"index": i, "name": name, "text": text, "n_ids": len(ids)}
+        e = {"index": i, "name": name, "text": text, "n_ids": len(ids), "tokens": enc.tokens}
         if raw is not None:
             e["raw_utf8_hex"] = raw.hex()
             e["note"] = ("text.%d holds the raw (invalid) bytes; the reference tokenizes "
@@ -161,6 +162,11 @@ def _layer_hooks(te, store):
     for li, layer in enumerate(te.layers):
         hs.append(layer.register_forward_hook(
             lambda m, i, o, li=li: store.__setitem__("layer.%d" % li, o[0] if isinstance(o, tuple) else o)))
+        if li < 2:  # a sliding (0) and a full (1) layer: branch outputs before their post-norms
+            hs.append(layer.self_attn.register_forward_hook(
+                lambda m, i, o, li=li: store.__setitem__("layer.%d.self_attn" % li, o[0] if isinstance(o, tuple) else o)))
+            hs.append(layer.mlp.register_forward_hook(
+                lambda m, i, o, li=li: store.__setitem__("layer.%d.mlp" % li, o)))
     return hs
 
 
@@ -198,6 +204,7 @@ def case_text_encoder(reg, pipe):
         outs = ["last_hidden_state"]
         if per_layer:
             outs = ["embed"] + ["layer.%d" % i for i in range(len(te32.layers))] + ["last_hidden_state"]
+            outs += ["layer.0.self_attn", "layer.0.mlp", "layer.1.self_attn", "layer.1.mlp"]
         rm = {k: mask for k in outs if k != "embed"}
         tols, meas = tolerances_for(res["f32"], res["f64"], outs, row_masks=rm)
         tensors = {"input_ids": ids, "attention_mask": mask}
@@ -210,7 +217,8 @@ def case_text_encoder(reg, pipe):
                 note="Gemma2Model (eager attention, soft-cap on) last_hidden_state (after the final norm), "
                      "right padding, positions 0..L-1. Pad rows (mask 0) are included as the reference "
                      "computes them. embed = embed_tokens output x sqrt(hidden); layer.i = residual "
-                     "stream after decoder layer i (before the final norm). Compare rows with attention_mask 1 "
+                     "stream after decoder layer i (before the final norm); layer.i.self_attn = o_proj output and "
+                     "layer.i.mlp = down_proj output, both before their post-norms (layers 0 and 1). Compare rows with attention_mask 1 "
                      "(compare_rows); see README on pad rows.")
 
 
