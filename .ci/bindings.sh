@@ -70,6 +70,19 @@ python_tests() {
 step python python_tests
 NOTES+=("python: $(grep -E '^=+ .*(passed|failed|error).* =+$' "$LOGS/python.log" | tail -1 | tr -d '=')(xfailed = expected-unsupported)")
 
+# --- install tree: what packagers and the consumers below see -------------------------------
+install_tree() { cmake --install "$BUILD" --prefix "$PREFIX"; }
+step install install_tree
+export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+export LD_LIBRARY_PATH="$PREFIX/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+
+# --- Go: cgo through pkg-config against the installed tree -----------------------------------
+# Go's build cache lives beside the build tree (kept between runs: faster, still correct).
+export GOCACHE="$BUILD/bindings-gocache" GOPATH="$BUILD/bindings-gopath" GOFLAGS=-mod=mod GOPROXY=off
+go_tests() { (cd "$ROOT/bindings/go" && go vet ./... && go test -count=1 -v ./...); }
+step go go_tests
+NOTES+=("go: $(grep -c '^--- PASS' "$LOGS/go.log") passed, $(grep -c '^--- FAIL' "$LOGS/go.log") failed, $(grep -c 'expected-unsupported (' "$LOGS/go.log") expected-unsupported (skips)")
+
 # --- summary -------------------------------------------------------------------------------------
 echo
 for n in "${NOTES[@]}"; do log "$n"; done

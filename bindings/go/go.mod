@@ -1,0 +1,3 @@
+module libsana.dev/sana
+
+go 1.19
