@@ -1,5 +1,6 @@
 /* config.json getters: values, defaults for missing or null keys, and SANA_ERR_FORMAT naming
  * the key and the file for wrong types and corrupt JSON. */
+#include <math.h>
 #include <string.h>
 
 #include "harness.h"
@@ -149,6 +150,29 @@ static void test_bad_json(void) {
     sn_config_free(c);
     CHECK_STATUS(sn_config_parse("{\"k\": tru}", 10, "memory-text", &c), SANA_ERR_FORMAT);
     expect_msg("memory-text", NULL);
+    /* Python's json literals (diffusers writes "lambda_min_clipped": -Infinity) */
+    const char *py = "{\"lambda_min_clipped\": -Infinity, \"hi\": Infinity, \"nan\": NaN,\n"
+                     " \"s\": \"NaN and Infinity \\\" stay\", \"flow_shift\": 3.0}";
+    CHECK_OK(sn_config_parse(py, strlen(py), "scheduler_config.json", &c));
+    if (c) {
+        double f = 0;
+        CHECK_OK(sn_config_float(c, "lambda_min_clipped", 0, &f));
+        CHECK(isinf(f) && f < 0, "-Infinity -> %g", f);
+        CHECK_OK(sn_config_float(c, "hi", 0, &f));
+        CHECK(isinf(f) && f > 0, "Infinity -> %g", f);
+        CHECK_OK(sn_config_float(c, "nan", 1.5, &f));
+        CHECK(f == 1.5, "NaN -> the default, got %g", f);
+        CHECK_OK(sn_config_float(c, "flow_shift", 0, &f));
+        CHECK(f == 3.0, "flow_shift after the literals");
+        int64_t i;
+        CHECK_STATUS(sn_config_int(c, "hi", 0, &i), SANA_ERR_FORMAT);
+        CHECK_OK(sn_config_string(c, "s", NULL, &s));
+        CHECK(s && strcmp(s, "NaN and Infinity \" stay") == 0, "strings untouched: %s", s);
+    }
+    sn_config_free(c);
+    CHECK_STATUS(sn_config_parse("{\"a\": Inf}", 10, "bare-inf", &c), SANA_ERR_FORMAT);
+    expect_msg("bare-inf", "invalid JSON");
+
     /* len bounds the text: a NUL-less prefix of a longer string */
     CHECK_OK(sn_config_parse("{\"a\":1}garbage", 7, "prefix", &c));
     sn_config_free(c);

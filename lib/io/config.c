@@ -52,8 +52,61 @@ static sana_status sn_config_read_file(const char *path, char **text, size_t *le
     return SANA_OK;
 }
 
-sana_status sn_config_parse(const char *text, size_t len, const char *origin, sn_config **out) {
-    *out = NULL;
+/* Python's json module writes the non-standard literals Infinity, -Infinity and NaN (diffusers'
+ * DPMSolverMultistepScheduler config has "lambda_min_clipped": -Infinity). cJSON refuses them,
+ * so a copy is made with Infinity -> 1e999 (which parses to inf) and NaN -> null (the key's
+ * default). Returns NULL (and *copy NULL) when the text has none, so it is used as is. */
+static char *sn_config_python_literals(const char *text, size_t len, size_t *copy_len) {
+    int in_str = 0, found = 0;
+    for (size_t i = 0; i < len && !found; i++) {
+        char ch = text[i];
+        if (in_str) {
+            if (ch == '\\')
+                i++;
+            else if (ch == '"')
+                in_str = 0;
+        } else if (ch == '"') {
+            in_str = 1;
+        } else {
+            found = ch == 'I' || ch == 'N';
+        }
+    }
+    if (!found) return NULL;
+    char *out = malloc(len + len / 2 + 1); /* "NaN" -> "null" grows by at most a third */
+    if (!out) return NULL;
+    size_t o = 0;
+    in_str = 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = text[i];
+        if (in_str) {
+            if (ch == '\\' && i + 1 < len) {
+                out[o++] = ch;
+                ch = text[++i];
+            } else if (ch == '"') {
+                in_str = 0;
+            }
+        } else if (ch == '"') {
+            in_str = 1;
+        } else if (ch == 'I' && len - i >= 8 && memcmp(text + i, "Infinity", 8) == 0) {
+            memcpy(out + o, "1e999", 5);
+            o += 5;
+            i += 7;
+            continue;
+        } else if (ch == 'N' && len - i >= 3 && memcmp(text + i, "NaN", 3) == 0) {
+            memcpy(out + o, "null", 4);
+            o += 4;
+            i += 2;
+            continue;
+        }
+        out[o++] = ch;
+    }
+    out[o] = '\0';
+    *copy_len = o;
+    return out;
+}
+
+static sana_status sn_config_parse_json(const char *text, size_t len, const char *origin,
+                                        sn_config **out) {
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!root) {
@@ -82,6 +135,16 @@ sana_status sn_config_parse(const char *text, size_t len, const char *origin, sn
     c->root = root;
     *out = c;
     return SANA_OK;
+}
+
+sana_status sn_config_parse(const char *text, size_t len, const char *origin, sn_config **out) {
+    *out = NULL;
+    size_t copy_len = 0;
+    char *copy = sn_config_python_literals(text, len, &copy_len);
+    sana_status s = copy ? sn_config_parse_json(copy, copy_len, origin, out)
+                         : sn_config_parse_json(text, len, origin, out);
+    free(copy);
+    return s;
 }
 
 sana_status sn_config_load(const char *path, sn_config **out) {
