@@ -6,14 +6,14 @@
 #include <string.h>
 
 #include "encoder/gemma.h"
-#include "text_golden.h"
+#include "text_rows.h"
 
 static sn_backend *be;
 static sn_gemma *gm;
 
 typedef struct layer_check {
-    const sn_safetensors *st;
-    const cJSON *c;
+    const tu_case *c;
+    const int64_t *mask;
     int seen;
 } layer_check;
 
@@ -22,60 +22,52 @@ static sana_status check_layer(int32_t layer, const sn_tensor *x, void *user) {
     char name[32];
     if (layer < 0) snprintf(name, sizeof name, "embed");
     else snprintf(name, sizeof name, "layer.%d", layer);
-    size_t n = 0;
-    float *ref = tg_floats(lc->st, name, &n);
-    CHECK(ref && n == (size_t)sn_numel(x), "%s: %zu golden values for %lld", name, n, (long long)sn_numel(x));
-    if (ref && n == (size_t)sn_numel(x)) {
+    tu_tensor ref;
+    size_t n = (size_t)sn_numel(x), H = (size_t)x->shape[2];
+    if (tu_golden(lc->c, name, &ref) == 0 && ref.f && ref.n == n) {
         float *got = malloc(n * sizeof(float));
         CHECK_OK(sn_download_f32(x, got));
-        double tol = tg_tolerance(lc->c, name);
-        printf("  %-8s rel err %.3g (tol %.3g)\n", name, tu_rel_err(got, ref, n), tol);
-        tu_check_close(name, got, ref, n, tol);
+        tr_check_rows(name, got, ref.f, lc->mask, n / H, H, tu_case_tol(lc->c, name));
         free(got);
+    } else {
+        CHECK(0, "%s: golden missing or %zu values for %zu", name, ref.n, n);
     }
-    free(ref);
+    tu_tensor_free(&ref);
     lc->seen++;
     return SANA_OK;
 }
 
-static void run_case(const sn_config *idx, const char *name, int per_layer) {
-    const cJSON *c = tg_case(idx, name);
-    sn_safetensors *st = c ? tg_open(c) : NULL;
-    if (!st) return;
-    const sn_st_tensor *ids_t = tg_tensor(st, "input_ids");
-    if (!ids_t || ids_t->ndim != 2) {
-        sn_safetensors_close(st);
+static void run_case(const char *name, int per_layer) {
+    const tu_case *c = tu_case_require(name);
+    tu_tensor ids_t, mask_t, ref;
+    if (tu_golden(c, "input_ids", &ids_t) || tu_golden(c, "attention_mask", &mask_t) ||
+        tu_golden(c, "last_hidden_state", &ref) || ids_t.ndim != 2 || !ids_t.i || !mask_t.i)
         return;
-    }
-    int64_t B = ids_t->shape[0], L = ids_t->shape[1], H = sn_gemma_get_config(gm)->hidden_size;
-    int32_t *ids = tg_ints(st, "input_ids", NULL), *mask = tg_ints(st, "attention_mask", NULL);
-    size_t n = 0;
-    float *ref = tg_floats(st, "last_hidden_state", &n);
+    int64_t B = ids_t.shape[0], L = ids_t.shape[1], H = sn_gemma_get_config(gm)->hidden_size;
+    int32_t *ids = malloc((size_t)(B * L) * 4), *mask = malloc((size_t)(B * L) * 4);
+    for (int64_t i = 0; i < B * L; i++) ids[i] = (int32_t)ids_t.i[i], mask[i] = (int32_t)mask_t.i[i];
     sn_tensor out;
     CHECK_OK(sn_tensor_alloc(be, SN_F32, 3, SN_SHAPE(B, L, H), &out));
-    layer_check lc = {st, c, 0};
+    layer_check lc = {c, mask_t.i, 0};
     printf("%s: B %lld, L %lld\n", name, (long long)B, (long long)L);
     CHECK_OK(sn_gemma_forward(gm, ids, mask, B, L, &out, per_layer ? check_layer : NULL, &lc));
     if (per_layer) CHECK(lc.seen == 1 + sn_gemma_get_config(gm)->n_layers, "hook saw %d results", lc.seen);
-    CHECK(n == (size_t)(B * L * H), "golden has %zu values", n);
-    if (n == (size_t)(B * L * H)) {
-        double tol = tg_tolerance(c, "last_hidden_state");
-        printf("  last_hidden_state rel err %.3g (tol %.3g)\n", tu_rel_err(out.data, ref, n), tol);
-        tu_check_close(name, out.data, ref, n, tol);
-    }
+    CHECK(ref.n == (size_t)(B * L * H), "golden has %zu values", ref.n);
+    if (ref.n == (size_t)(B * L * H))
+        tr_check_rows("last_hidden_state", out.data, ref.f, mask_t.i, (size_t)(B * L), (size_t)H,
+                      tu_case_tol(c, "last_hidden_state"));
     sn_tensor_free(&out);
-    free(ids), free(mask), free(ref);
-    sn_safetensors_close(st);
+    free(ids), free(mask);
+    tu_tensor_free(&ids_t), tu_tensor_free(&mask_t), tu_tensor_free(&ref);
 }
 
 int main(void) {
-    sn_config *idx = tg_index();
+    const tu_case *c = tu_case_require("text_encoder/batch2_padded");
     CHECK_OK(sn_backend_cpu_create(0, &be));
-    const char *dir = tu_path(tu_fixtures_dir(), "sana_tiny/text_encoder");
-    CHECK_OK(sn_gemma_load(be, dir, NULL, &gm));
+    CHECK_OK(sn_gemma_load(be, tu_case_model_dir(c), NULL, &gm));
     if (!gm) return tu_finish("test_gemma");
     const sn_gemma_config *k = sn_gemma_get_config(gm);
-    /* the config as the fixture declares it */
+    /* the config as the fixture declares it (transformers 5.24: rope_parameters, layer_types) */
     CHECK(k->hidden_size == 16 && k->head_dim == 6 && k->n_heads == 4 && k->n_kv_heads == 2, "config sizes");
     CHECK(k->sliding_window == 4 && k->layer_sliding[0] && !k->layer_sliding[1] && k->layer_sliding[2],
           "layer_types: sliding, full, sliding");
@@ -83,9 +75,9 @@ int main(void) {
     CHECK(sn_gemma_param_count(gm) == 256000LL * 16 + 16 + 3LL * (4 * 16 + 24 * 16 * 2 + 12 * 16 * 2 + 3 * 32 * 16),
           "param count %lld", (long long)sn_gemma_param_count(gm));
 
-    run_case(idx, "text_encoder/batch2_padded", 0);
-    run_case(idx, "text_encoder/chi_prompt", 0);
-    run_case(idx, "text_encoder/padded_all_layers", 1);
+    run_case("text_encoder/batch2_padded", 0);
+    run_case("text_encoder/chi_prompt", 0);
+    run_case("text_encoder/padded_all_layers", 1);
 
     /* an id outside the vocabulary is refused, not read out of bounds */
     sn_tensor out;
@@ -101,6 +93,5 @@ int main(void) {
 
     sn_gemma_free(gm);
     sn_backend_free(be);
-    sn_config_free(idx);
     return tu_finish("test_gemma");
 }
