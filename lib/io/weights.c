@@ -28,6 +28,7 @@ struct sn_weights {
     char *dir;
     sn_safetensors **files;
     char **paths; /* path of each file */
+    char *index;  /* the index file, or NULL */
     size_t nfiles;
     const sn_st_tensor **tensors; /* every tensor of every file, sorted by name */
     size_t count;
@@ -196,7 +197,9 @@ sana_status sn_weights_open(const char *dir, const char *variant, sn_weights **o
     }
     sana_status s;
     if (is_index) {
-        s = sn_weights_open_index(w, path);
+        w->index = strdup(path);
+        s = w->index ? sn_weights_open_index(w, path)
+                     : sn_fail(SANA_ERR_OUT_OF_MEMORY, "%s: out of memory", dir);
     } else {
         s = sn_weights_add_file(w, path);
         if (s == SANA_OK) s = sn_weights_index_tensors(w);
@@ -218,6 +221,7 @@ void sn_weights_close(sn_weights *w) {
     free(w->files);
     free(w->paths);
     free(w->tensors);
+    free(w->index);
     free(w->dir);
     free(w);
 }
@@ -244,6 +248,11 @@ const sn_st_tensor *sn_weights_find(const sn_weights *w, const char *name) {
 }
 
 int64_t sn_weights_param_count(const sn_weights *w) { return w ? w->params : 0; }
+size_t sn_weights_file_count(const sn_weights *w) { return w ? w->nfiles : 0; }
+const char *sn_weights_file(const sn_weights *w, size_t i) {
+    return w && i < w->nfiles ? w->paths[i] : NULL;
+}
+const char *sn_weights_index_file(const sn_weights *w) { return w && w->index ? w->index : ""; }
 
 static void sn_shape_str(char *buf, size_t cap, int32_t ndim, const int64_t *shape) {
     size_t n = (size_t)snprintf(buf, cap, "[");

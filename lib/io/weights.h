@@ -21,6 +21,10 @@ const sn_st_tensor *sn_weights_at(const sn_weights *w, size_t i);
 const sn_st_tensor *sn_weights_find(const sn_weights *w, const char *name);
 /* Total number of elements of every tensor. */
 int64_t sn_weights_param_count(const sn_weights *w);
+/* The safetensors files opened (one, or each shard), and the index file ("" when none). */
+size_t sn_weights_file_count(const sn_weights *w);
+const char *sn_weights_file(const sn_weights *w, size_t i);
+const char *sn_weights_index_file(const sn_weights *w);
 
 /* The tensor `name`, which must exist with exactly this shape: else SANA_ERR_NOT_FOUND or
  * SANA_ERR_FORMAT naming the tensor, the file, and both shapes. */
