@@ -440,6 +440,7 @@ static sana_status load_added(loader *L, int32_t added) {
         if (a->special) t->is_special[id] = 1;
     }
     t->n_added = k;
+    L->pool_w = w;
     return SANA_OK;
 }
 
@@ -455,6 +456,17 @@ static sana_status build_tries(loader *L) {
             size_t nn;
             SN_TRY(sn_tok_normalize(t, a->content.s, a->content.n, &norm, &nn));
             sana_status st = nn ? trie_add(&t->norm_trie, norm, nn, (int32_t)k) : SANA_OK;
+            /* tokenizers' id_to_token gives such a token's normalized text (decode sees it) */
+            if (st == SANA_OK && sn_tok_vocab_find(t, a->content.s, a->content.n) < 0) {
+                char *pool = realloc(t->pool, (size_t)L->pool_w + nn + 1);
+                if (!pool) st = sn_fail(SANA_ERR_OUT_OF_MEMORY, "out of memory");
+                else {
+                    t->pool = pool;
+                    memcpy(pool + L->pool_w, norm, nn + 1);
+                    set_piece(t, a->id, L->pool_w, (uint32_t)nn);
+                    L->pool_w += (uint32_t)nn + 1;
+                }
+            }
             free(norm);
             SN_TRY(st);
         }
