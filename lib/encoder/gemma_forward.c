@@ -12,7 +12,7 @@
  *
  * The mask is built as transformers builds it for eager attention: allowed (query i, key j) iff
  * j <= i, key j is not padding, and on sliding layers j > i - window; disallowed pairs get
- * -FLT_MAX (finfo(float32).min) added after the soft-cap. That finite value matters for pad
+ * finfo(dtype).min (-FLT_MAX in fp32) added after the soft-cap. That finite value matters for pad
  * rows whose sliding window holds no real key: every score becomes exactly -FLT_MAX and the
  * softmax is uniform over all L keys, which is what the reference returns for those rows. */
 #include <float.h>
@@ -53,6 +53,8 @@ static sana_status sn_gemma_masks(const sn_gemma *g, const int32_t *mask, int64_
     int64_t W = g->cfg.sliding_window;
     *have_sliding = 0;
     for (int32_t i = 0; i < g->cfg.n_layers; i++) *have_sliding |= g->cfg.layer_sliding[i] && W > 0 && W < L;
+    /* finfo(dtype).min of the mask's dtype: -FLT_MAX would round to -inf in bf16 */
+    float masked = be->act_dtype == SN_BF16 ? sn_bf16_to_f32(0xFF7F) : be->act_dtype == SN_F16 ? -65504.0f : -FLT_MAX;
     float *m = malloc((size_t)(B * L * L) * sizeof(float));
     if (!m) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "text encoder: out of memory for the attention mask");
     sana_status st = SANA_OK;
@@ -61,7 +63,7 @@ static sana_status sn_gemma_masks(const sn_gemma *g, const int32_t *mask, int64_
             for (int64_t i = 0; i < L; i++)
                 for (int64_t j = 0; j < L; j++) {
                     int ok = j <= i && (!mask || mask[b * L + j]) && (pass == 0 || j > i - W);
-                    m[(b * L + i) * L + j] = ok ? 0.0f : -FLT_MAX;
+                    m[(b * L + i) * L + j] = ok ? 0.0f : masked;
                 }
         sn_tensor *t = pass == 0 ? full : sliding;
         st = sn_tensor_scratch(be, be->act_dtype, 3, SN_SHAPE(B, L, L), t);
