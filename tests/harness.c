@@ -10,6 +10,7 @@
 
 #include "core/dtype.h"
 #include "core/error.h"
+#include "io/config.h"
 #include "io/safetensors.h"
 
 int tu_failures = 0;
@@ -147,12 +148,12 @@ int tu_write_safetensors(const char *path, const char *header_json, const void *
     return r;
 }
 
-static cJSON *tu_index;
+static sn_config *tu_index;
 static tu_case *tu_cases;
 static int tu_n_cases = -1; /* -1: not loaded; -2: no index.json */
 
 static void tu_index_free(void) {
-    cJSON_Delete(tu_index);
+    sn_config_free(tu_index);
     free(tu_cases);
 }
 
@@ -161,31 +162,22 @@ static const char *tu_json_str(const cJSON *o, const char *key) {
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* Loads index.json once; returns 0, or -1 when there are no fixtures. A malformed index exits. */
+/* Loads index.json once (through sn_config, which also takes Python's NaN/Infinity); returns 0,
+ * or -1 when there are no fixtures. A malformed index exits. */
 static int tu_index_load(void) {
     if (tu_n_cases >= 0) return 0;
     if (tu_n_cases == -2) return -1;
     const char *path = tu_path(tu_fixtures_dir(), "index.json");
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
         tu_n_cases = -2;
         return -1;
     }
-    size_t cap = 1 << 16, n = 0;
-    char *text = malloc(cap);
-    while (text) {
-        n += fread(text + n, 1, cap - n - 1, f);
-        if (n < cap - 1) break;
-        cap *= 2;
-        char *t2 = realloc(text, cap);
-        if (!t2) free(text);
-        text = t2;
+    if (sn_config_load(path, &tu_index) != SANA_OK) {
+        fprintf(stderr, "%s\n", tu_last_error());
+        exit(1);
     }
-    fclose(f);
-    if (text) text[n] = '\0';
-    tu_index = text ? cJSON_Parse(text) : NULL;
-    free(text);
-    const cJSON *cases = cJSON_GetObjectItemCaseSensitive(tu_index, "cases");
+    const cJSON *cases = cJSON_GetObjectItemCaseSensitive(sn_config_json(tu_index), "cases");
     if (!cJSON_IsArray(cases)) {
         fprintf(stderr, "%s: not a fixtures index (no \"cases\" array)\n", path);
         exit(1);

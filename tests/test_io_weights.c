@@ -285,6 +285,45 @@ static void test_missing(const char *base) {
     expect_msg("diffusion_pytorch_model.safetensors", "'proj.weight'");
 }
 
+/* Every tensor of the fixture components (F16, sharded BF16, F32, BF16 variant on disk) loaded
+ * through sn_weights_load equals the harness's own conversion of the same file, exactly. */
+static void test_fixtures(void) {
+    const char *comps[] = {"sana_tiny/transformer", "sana_tiny/text_encoder", "sana_tiny/vae",
+                           "variants/sana15_qknorm", "sprint_tiny/transformer"};
+    struct stat sb;
+    if (stat(tu_path(tu_fixtures_dir(), "sana_tiny/model_index.json"), &sb) != 0) {
+        printf("  (no fixture models: skipping their part)\n");
+        return;
+    }
+    for (int c = 0; c < 5; c++) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/%s", tu_fixtures_dir(), comps[c]);
+        sn_weights *w = NULL;
+        CHECK_OK(sn_weights_open(dir, NULL, &w));
+        size_t checked = 0, exact = 0;
+        for (size_t i = 0; w && i < sn_weights_count(w); i++) {
+            const sn_st_tensor *st = sn_weights_at(w, i);
+            if (st->ndim > SN_MAX_DIMS || st->ndim == 0) continue;
+            sn_tensor t;
+            CHECK_OK(sn_weights_load(w, be, st->name, st->ndim, st->shape, &t));
+            tu_tensor ref;
+            if (!t.data || tu_read_tensor(st->file, st->name, &ref) != 0) continue;
+            float *got = malloc(ref.n * sizeof *got + 1);
+            CHECK_OK(sn_download_f32(&t, got));
+            checked++;
+            exact += ref.f && memcmp(got, ref.f, ref.n * sizeof *got) == 0;
+            free(got);
+            tu_tensor_free(&ref);
+            sn_tensor_free(&t);
+        }
+        CHECK(checked > 0 && exact == checked, "%s: %zu of %zu tensors exact", comps[c], exact,
+              checked);
+        printf("  %-24s %s: %zu tensors loaded, all exact\n", comps[c],
+               w ? sn_dtype_name(sn_weights_at(w, 0)->dtype) : "-", checked);
+        sn_weights_close(w);
+    }
+}
+
 int main(void) {
     if (sn_backend_cpu_create(1, &be) != SANA_OK) {
         fprintf(stderr, "no cpu backend: %s\n", tu_last_error());
@@ -295,6 +334,7 @@ int main(void) {
     test_sharded(base);
     test_variants(base);
     test_missing(base);
+    test_fixtures();
     sn_backend_free(be);
     return tu_finish("test_io_weights");
 }
