@@ -83,6 +83,13 @@ go_tests() { (cd "$ROOT/bindings/go" && go vet ./... && go test -count=1 -v ./..
 step go go_tests
 NOTES+=("go: $(grep -c '^--- PASS' "$LOGS/go.log") passed, $(grep -c '^--- FAIL' "$LOGS/go.log") failed, $(grep -c 'expected-unsupported (' "$LOGS/go.log") expected-unsupported (skips)")
 
+# --- out-of-tree consumer against the installed tree: pkg-config and find_package --------------
+step consumer "$ROOT/tests/consumer/run.sh" "$PREFIX" "$WORK/consumer"
+
+# --- ABI against the committed baseline (libabigail) ---------------------------------------------
+step abi env SANA_ABI_WORK="$WORK/abi" "$ROOT/abi/check.sh" "$LIB"
+NOTES+=("abi: $(grep '^abi: ' "$LOGS/abi.log" | tail -1 | cut -c6-)")
+
 # --- summary -------------------------------------------------------------------------------------
 echo
 for n in "${NOTES[@]}"; do log "$n"; done
