@@ -67,6 +67,8 @@ static void test_refusals(void) {
     expect_refused(broken_copy(tmp, "unknown", "cross_attention_type", "\"flash\""),
                    SANA_ERR_UNSUPPORTED, "cross_attention_type");
     expect_refused(broken_copy(tmp, "qk", "qk_norm", "\"l2\""), SANA_ERR_UNSUPPORTED, "qk_norm");
+    /* per-head q/k norms raise a shape error inside diffusers' Sana processors */
+    expect_refused(broken_copy(tmp, "qkhead", "qk_norm", "\"rms_norm\""), SANA_ERR_UNSUPPORTED, "qk_norm");
     expect_refused(broken_copy(tmp, "crossdim", "cross_attention_dim", "16"), SANA_ERR_UNSUPPORTED,
                    "cross_attention_dim");
     expect_refused(broken_copy(tmp, "nocross", "cross_attention_dim", "null"), SANA_ERR_UNSUPPORTED,

@@ -28,25 +28,21 @@ static sana_status sn_int32(const sn_config *c, const char *key, int64_t def, in
     return SANA_OK;
 }
 
-/* diffusers Attention(qk_norm=...) with its defaults: eps 1e-5, elementwise_affine True. */
+/* diffusers Attention(qk_norm=...) with its defaults: eps 1e-5, elementwise_affine True. The
+ * Sana processors normalise q and k before splitting heads, so only the "across heads" norms
+ * run there; per-head ones ("rms_norm", "layer_norm", ...) raise a shape error in diffusers. */
 static sana_status sn_qk_norm_parse(const sn_config *c, const char *s, sn_dit_qk_norm *qk) {
     memset(qk, 0, sizeof *qk);
     qk->eps = 1e-5f;
     if (!s) return SANA_OK;
     if (!strcmp(s, "rms_norm_across_heads")) { /* SANA-1.5, Sprint */
-        *qk = (sn_dit_qk_norm){SN_QK_RMS, 0, 1, 0, 1e-5f};
-    } else if (!strcmp(s, "rms_norm")) {
-        *qk = (sn_dit_qk_norm){SN_QK_RMS, 1, 1, 0, 1e-5f};
-    } else if (!strcmp(s, "layer_norm")) {
-        *qk = (sn_dit_qk_norm){SN_QK_LAYER, 1, 1, 1, 1e-5f};
-    } else if (!strcmp(s, "fp32_layer_norm")) {
-        *qk = (sn_dit_qk_norm){SN_QK_LAYER, 1, 0, 0, 1e-5f};
+        *qk = (sn_dit_qk_norm){SN_QK_RMS, 1, 0, 1e-5f};
     } else if (!strcmp(s, "layer_norm_across_heads")) {
-        *qk = (sn_dit_qk_norm){SN_QK_LAYER, 0, 1, 1, 1e-5f};
+        *qk = (sn_dit_qk_norm){SN_QK_LAYER, 1, 1, 1e-5f};
     } else {
         return sn_fail(SANA_ERR_UNSUPPORTED,
                        "%s: key \"qk_norm\" = \"%s\" is not supported (null, rms_norm_across_heads, "
-                       "rms_norm, layer_norm, fp32_layer_norm, layer_norm_across_heads)",
+                       "layer_norm_across_heads; the per-head norms fail in the reference too)",
                        sn_config_path(c), s);
     }
     return SANA_OK;

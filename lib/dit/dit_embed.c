@@ -44,14 +44,9 @@ void sn_dit_sincos_pe(int32_t D, int32_t Hp, int32_t Wp, double base_size, doubl
         }
 }
 
-sana_status sn_dit_apply_qk_norm(const sn_dit_qk_norm *qn, int32_t heads, const sn_tensor *w,
-                                 const sn_tensor *b, sn_tensor *x) {
-    if (qn->kind == SN_QK_NONE) return SANA_OK;
-    sn_tensor v = *x;
-    if (qn->per_head) { /* [rows * heads, head_dim] */
-        int64_t C = x->shape[x->ndim - 1];
-        SN_TRY(sn_tensor_reshape(x, 2, SN_SHAPE(sn_numel(x) / C * heads, C / heads), &v));
-    }
-    if (qn->kind == SN_QK_RMS) return sn_rms_norm(&v, w, b, 0.0f, qn->eps, &v);
-    return sn_layer_norm(&v, w, b, NULL, NULL, qn->eps, &v);
+sana_status sn_dit_apply_qk_norm(const sn_dit_qk_norm *qn, const sn_tensor *w, const sn_tensor *b,
+                                 sn_tensor *x) {
+    if (qn->kind == SN_QK_RMS) return sn_rms_norm(x, w, b, 0.0f, qn->eps, x);
+    if (qn->kind == SN_QK_LAYER) return sn_layer_norm(x, w, b, NULL, NULL, qn->eps, x);
+    return SANA_OK;
 }

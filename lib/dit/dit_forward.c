@@ -124,8 +124,8 @@ static sana_status sn_self_attention(const sn_dit *dit, const sn_dit_block *bl, 
         /* The reference's PAG processors do not apply norm_q/norm_k: only unperturbed blocks
          * (perturbed_from == B) are normed. */
         if (perturbed_from == B) {
-            SN_TRY(sn_dit_apply_qk_norm(&c->qk, c->heads, sn_opt(&bl->nq1w), sn_opt(&bl->nq1b), &q0));
-            SN_TRY(sn_dit_apply_qk_norm(&c->qk, c->heads, sn_opt(&bl->nk1w), sn_opt(&bl->nk1b), &k0));
+            SN_TRY(sn_dit_apply_qk_norm(&c->qk, sn_opt(&bl->nq1w), sn_opt(&bl->nq1b), &q0));
+            SN_TRY(sn_dit_apply_qk_norm(&c->qk, sn_opt(&bl->nk1w), sn_opt(&bl->nk1b), &k0));
         }
         SN_TRY(sn_linear_attention(&q0, &k0, &v0, c->heads, 1e-15f, &a0));
     }
@@ -147,7 +147,7 @@ static sana_status sn_cross_attention(const sn_dit *dit, const sn_dit_block *bl,
     sn_tensor q, q4, qh, oh, o, o4;
     SN_TRY(sn_scratch(be, 3, SN_SHAPE(B, N, c->Dc), &q));
     SN_TRY(sn_linear(x, &bl->q2, &bl->q2b, SN_ACT_NONE, &q));
-    SN_TRY(sn_dit_apply_qk_norm(&c->qk, c->cross_heads, sn_opt(&bl->nq2w), sn_opt(&bl->nq2b), &q));
+    SN_TRY(sn_dit_apply_qk_norm(&c->qk, sn_opt(&bl->nq2w), sn_opt(&bl->nq2b), &q));
     SN_TRY(sn_tensor_reshape(&q, 4, SN_SHAPE(B, N, Hc, dc), &q4));
     SN_TRY(sn_scratch(be, 4, SN_SHAPE(B, Hc, N, dc), &qh));
     SN_TRY(sn_permute(&q4, (const int32_t[]){0, 2, 1, 3}, &qh));

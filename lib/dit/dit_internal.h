@@ -9,10 +9,10 @@ typedef struct sn_config sn_config;
 /* How a q/k normalisation (diffusers Attention(qk_norm=...)) is computed. */
 typedef enum sn_dit_qk_kind { SN_QK_NONE = 0, SN_QK_RMS, SN_QK_LAYER } sn_dit_qk_kind;
 
+/* Over all heads' channels at once (the only kind the Sana processors can run). */
 typedef struct sn_dit_qk_norm {
     sn_dit_qk_kind kind;
-    int per_head;      /* over each head's channels (else over all heads at once) */
-    int has_weight;    /* learnable weight of [width] (width = head dim or all channels) */
+    int has_weight;    /* learnable weight over all channels */
     int has_bias;
     float eps;
 } sn_dit_qk_norm;
@@ -93,9 +93,9 @@ void sn_dit_timestep_sinusoid(const float *t, int32_t n, float *out);
 void sn_dit_sincos_pe(int32_t D, int32_t Hp, int32_t Wp, double base_size, double interp,
                       float *out);
 
-/* Applies a q/k normalisation in place to x [B, N, width * heads...]. */
-sana_status sn_dit_apply_qk_norm(const sn_dit_qk_norm *qn, int32_t heads, const sn_tensor *w,
-                                 const sn_tensor *b, sn_tensor *x);
+/* Applies a q/k normalisation in place to x [B, N, C] (over C). */
+sana_status sn_dit_apply_qk_norm(const sn_dit_qk_norm *qn, const sn_tensor *w, const sn_tensor *b,
+                                 sn_tensor *x);
 
 static inline void sn_dit_emit(const sn_dit *dit, const char *name, const sn_tensor *t) {
     if (dit->probe) dit->probe(dit->probe_user, name, t);

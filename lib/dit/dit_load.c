@@ -74,10 +74,8 @@ static sana_status sn_take_mlp(sn_dit *dit, sn_dit_source *src, sn_dit_mlp *m, c
 
 /* attn.norm_q / attn.norm_k of a qk-normed model. */
 static sana_status sn_take_qk(sn_dit *dit, sn_dit_source *src, int i, const char *attn,
-                              const char *which, int32_t heads, int64_t width, sn_tensor *w,
-                              sn_tensor *b) {
+                              const char *which, int64_t n, sn_tensor *w, sn_tensor *b) {
     const sn_dit_qk_norm *qk = &dit->cfg.qk;
-    int64_t n = qk->per_head ? width / heads : width;
     if (qk->has_weight)
         SN_TRY(sn_take(dit, src, w, 1, SN_SHAPE(n), "transformer_blocks.%d.%s.%s.weight", i, attn,
                        which));
@@ -103,8 +101,8 @@ static sana_status sn_take_block(sn_dit *dit, sn_dit_source *src, int i, sn_dit_
         TB(&bl->v1b, 1, SN_SHAPE(D), "attn1.to_v.bias");
     }
     if (c->qk.kind != SN_QK_NONE) {
-        SN_TRY(sn_take_qk(dit, src, i, "attn1", "norm_q", c->heads, D, &bl->nq1w, &bl->nq1b));
-        SN_TRY(sn_take_qk(dit, src, i, "attn1", "norm_k", c->heads, D, &bl->nk1w, &bl->nk1b));
+        SN_TRY(sn_take_qk(dit, src, i, "attn1", "norm_q", D, &bl->nq1w, &bl->nq1b));
+        SN_TRY(sn_take_qk(dit, src, i, "attn1", "norm_k", D, &bl->nk1w, &bl->nk1b));
     }
     TB(&bl->o1, 2, SN_SHAPE(D, D), "attn1.to_out.0.weight");
     TB(&bl->o1b, 1, SN_SHAPE(D), "attn1.to_out.0.bias");
@@ -116,8 +114,8 @@ static sana_status sn_take_block(sn_dit *dit, sn_dit_source *src, int i, sn_dit_
     TB(&bl->v2, 2, SN_SHAPE(Dc, D), "attn2.to_v.weight");
     TB(&bl->v2b, 1, SN_SHAPE(Dc), "attn2.to_v.bias");
     if (c->qk.kind != SN_QK_NONE) {
-        SN_TRY(sn_take_qk(dit, src, i, "attn2", "norm_q", c->cross_heads, Dc, &bl->nq2w, &bl->nq2b));
-        SN_TRY(sn_take_qk(dit, src, i, "attn2", "norm_k", c->cross_heads, Dc, &bl->nk2w, &bl->nk2b));
+        SN_TRY(sn_take_qk(dit, src, i, "attn2", "norm_q", Dc, &bl->nq2w, &bl->nq2b));
+        SN_TRY(sn_take_qk(dit, src, i, "attn2", "norm_k", Dc, &bl->nk2w, &bl->nk2b));
     }
     TB(&bl->o2, 2, SN_SHAPE(D, Dc), "attn2.to_out.0.weight");
     TB(&bl->o2b, 1, SN_SHAPE(D), "attn2.to_out.0.bias");

@@ -16,7 +16,7 @@ static sana_status sn_text_proj(const sn_dit *dit, const sn_tensor *y, const sn_
     SN_TRY(sn_tensor_scratch(dit->be, dit->be->act_dtype, 3, SN_SHAPE(B, T, c->Dc), &t));
     SN_TRY(sn_linear(y, w, b, SN_ACT_NONE, &t));
     if (norm)
-        SN_TRY(sn_dit_apply_qk_norm(&c->qk, c->cross_heads, nw->data ? nw : NULL,
+        SN_TRY(sn_dit_apply_qk_norm(&c->qk, nw->data ? nw : NULL,
                                     nb->data ? nb : NULL, &t));
     sn_tensor t4;
     SN_TRY(sn_tensor_reshape(&t, 4, SN_SHAPE(B, T, c->cross_heads, c->cross_head_dim), &t4));
