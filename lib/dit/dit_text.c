@@ -16,8 +16,7 @@ static sana_status sn_text_proj(const sn_dit *dit, const sn_tensor *y, const sn_
     SN_TRY(sn_tensor_scratch(dit->be, dit->be->act_dtype, 3, SN_SHAPE(B, T, c->Dc), &t));
     SN_TRY(sn_linear(y, w, b, SN_ACT_NONE, &t));
     if (norm)
-        SN_TRY(sn_dit_apply_qk_norm(&c->qk, nw->data ? nw : NULL,
-                                    nb->data ? nb : NULL, &t));
+        SN_TRY(sn_dit_apply_qk_norm(&c->qk, nw->data ? nw : NULL, nb->data ? nb : NULL, &t));
     sn_tensor t4;
     SN_TRY(sn_tensor_reshape(&t, 4, SN_SHAPE(B, T, c->cross_heads, c->cross_head_dim), &t4));
     SN_TRY(sn_tensor_alloc(dit->be, dit->be->act_dtype, 4, SN_SHAPE(B, c->cross_heads, T, c->cross_head_dim), out));
@@ -56,7 +55,7 @@ static sana_status sn_text_build(const sn_dit *dit, const sn_tensor *embeds, con
         int norm = c->qk.kind != SN_QK_NONE;
         sn_arena_mark m = sn_scratch_mark(be);
         SN_TRY(sn_text_proj(dit, &y, &bl->k2, &bl->k2b, &bl->nk2w, &bl->nk2b, norm, &text->k[i]));
-        SN_TRY(sn_text_proj(dit, &y, &bl->v2, &bl->v2b, &bl->nk2w, &bl->nk2b, 0, &text->v[i]));
+        SN_TRY(sn_text_proj(dit, &y, &bl->v2, &bl->v2b, NULL, NULL, 0, &text->v[i]));
         sn_scratch_reset(be, m);
     }
     return SANA_OK;
