@@ -114,9 +114,11 @@ static void tu_remove_temp_dirs(void) {
 }
 
 const char *tu_temp_dir(void) {
+    /* $TMPDIR, else memory-backed /dev/shm (test files are small; /tmp may be a slow disk) */
     const char *base = getenv("TMPDIR");
+    if (!base || !*base) base = access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : "/tmp";
     char tmpl[4096];
-    snprintf(tmpl, sizeof tmpl, "%s/sana-test-XXXXXX", base && *base ? base : "/tmp");
+    snprintf(tmpl, sizeof tmpl, "%s/sana-test-XXXXXX", base);
     if (tu_n_temp_dirs == (int)(sizeof tu_temp_dirs / sizeof *tu_temp_dirs) || !mkdtemp(tmpl)) {
         fprintf(stderr, "tu_temp_dir: cannot create %s\n", tmpl);
         exit(1);

@@ -62,7 +62,8 @@ void tu_skip(const char *why);
 /* === Files for tests (io section) ============================================================
  * Bad-input tests write their files themselves, into a fresh temporary folder. */
 
-/* A new empty folder under $TMPDIR (or /tmp), removed with everything in it at exit. */
+/* A new empty folder under $TMPDIR (else /dev/shm, else /tmp), removed with everything in it at
+ * exit (kept when SANA_TEST_KEEP is set). */
 const char *tu_temp_dir(void);
 /* Writes `n` bytes to `path`; returns 0 (a failed write counts as a failed check). */
 int tu_write_file(const char *path, const void *bytes, size_t n);

@@ -224,9 +224,64 @@ static void test_bad_files(void) {
     expect_bad(dir, SANA_ERR_IO, "not a regular file", NULL);
 }
 
+/* Thousands of mutated copies of a good file: each must open cleanly or fail with
+ * SANA_ERR_FORMAT, never crash or read outside the file (the sanitizer build checks that). */
+static void test_mutations(void) {
+    float v[12];
+    for (int i = 0; i < 12; i++) v[i] = (float)i;
+    const char *hdr = "{\"__metadata__\":{\"format\":\"pt\"},"
+                      "\"a\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]},"
+                      "\"b\":{\"dtype\":\"F16\",\"shape\":[12],\"data_offsets\":[24,48]}}";
+    const char *good = tu_path(dir, "mut_src.safetensors");
+    tu_write_safetensors(good, hdr, v, 48);
+    FILE *f = fopen(good, "rb");
+    unsigned char src[512], buf[512];
+    size_t n = f ? fread(src, 1, sizeof src, f) : 0;
+    if (f) fclose(f);
+    const char *path = tu_path(dir, "mutant.safetensors");
+    uint64_t r = 0x9e3779b97f4a7c15ull;
+    int ok = 0, bad = 0, other = 0;
+    const char alphabet[] = "{}[]\",:0123456789-eE.FIBU \x00\xff";
+    for (int iter = 0; iter < 3000; iter++) {
+        memcpy(buf, src, n);
+        size_t len = n;
+        int edits = 1 + iter % 4;
+        for (int e = 0; e < edits; e++) {
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            size_t at = (size_t)(r >> 8) % len;
+            if (at < 8 && iter % 3) at += 8; /* mostly the header text */
+            buf[at] = (r & 1) ? (unsigned char)(r >> 40) : (unsigned char)alphabet[(r >> 32) % (sizeof alphabet - 1)];
+        }
+        if (iter % 10 == 0) len = (size_t)(r >> 20) % n; /* and some truncations */
+        tu_write_file(path, buf, len);
+        sn_safetensors *st = NULL;
+        sana_status s = sn_safetensors_open(path, &st);
+        if (s == SANA_OK) {
+            ok++;
+            /* whatever it says must lie inside the mapping */
+            for (size_t i = 0; i < sn_safetensors_count(st); i++) {
+                const sn_st_tensor *t = sn_safetensors_at(st, i);
+                volatile unsigned char sum = 0;
+                for (size_t k = 0; k < t->nbytes; k++) sum += ((const unsigned char *)t->data)[k];
+                (void)sum;
+            }
+            sn_safetensors_close(st);
+        } else if (s == SANA_ERR_FORMAT && strstr(tu_last_error(), path)) {
+            bad++;
+        } else {
+            other++;
+            fprintf(stderr, "mutation %d: %s: %s\n", iter, sana_status_string(s), tu_last_error());
+        }
+    }
+    CHECK(other == 0, "%d mutations gave another status or a message without the file", other);
+    CHECK(bad > 1000, "most mutations are refused (%d)", bad);
+    printf("  3000 mutations: %d opened, %d refused with SANA_ERR_FORMAT\n", ok, bad);
+}
+
 int main(void) {
     dir = tu_temp_dir();
     test_good_file();
     test_bad_files();
+    test_mutations();
     return tu_finish("test_io_safetensors");
 }

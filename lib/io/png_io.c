@@ -13,6 +13,9 @@
 #include <string.h>
 
 #define SN_PNG_MAX_SIDE 65536u
+/* Reading allocates the whole image; a few hundred bytes of PNG can claim 65536 x 65536, so
+ * reads stop at 1 GiB of pixels (16384 x 16384 RGBA). */
+#define SN_PNG_MAX_READ_BYTES ((size_t)1 << 30)
 
 typedef struct sn_png_state {
     const char *path;
@@ -126,11 +129,47 @@ static void sn_png_take_parameters(sn_png_state *s) {
         }
 }
 
+/* Walks the chunk list (length, type, data, CRC) before libpng sees it: a chunk that claims more
+ * bytes than the file has is refused here, since libpng would first allocate (and clear) a
+ * buffer of the claimed size, up to 2 GiB for a few hundred bytes of file. Leaves the file
+ * just after the signature. Returns 0, or -1 with s->msg set. */
+static int sn_png_check_chunks(sn_png_state *s) {
+    if (fseek(s->f, 0, SEEK_END) != 0) return 0; /* not seekable: leave it to libpng */
+    long end = ftell(s->f);
+    long at = 8;
+    int ok = 0;
+    while (end > 0 && at + 12 <= end) {
+        unsigned char h[8];
+        if (fseek(s->f, at, SEEK_SET) != 0 || fread(h, 1, 8, s->f) != 8) break;
+        uint32_t len = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+        if (len > 0x7fffffffu || (long)len > end - at - 12) {
+            char type[5] = "????";
+            for (int i = 0; i < 4; i++)
+                if ((h[4 + i] | 0x20) >= 'a' && (h[4 + i] | 0x20) <= 'z') type[i] = (char)h[4 + i];
+            snprintf(s->msg, sizeof s->msg, "chunk '%s' at byte %ld claims %u bytes but %ld remain",
+                     type, at, len, end - at - 12);
+            return -1;
+        }
+        at += 12 + (long)len;
+        if (memcmp(h + 4, "IEND", 4) == 0) {
+            ok = 1;
+            break;
+        }
+    }
+    if (!ok) {
+        snprintf(s->msg, sizeof s->msg, "no IEND chunk before the end of the file");
+        return -1;
+    }
+    return fseek(s->f, 8, SEEK_SET) == 0 ? 0 : -1;
+}
+
 static int sn_png_read_body(sn_png_state *s) {
     if (setjmp(png_jmpbuf(s->png))) return -1;
     png_init_io(s->png, s->f);
     png_set_sig_bytes(s->png, 8);
     png_set_user_limits(s->png, SN_PNG_MAX_SIDE, SN_PNG_MAX_SIDE);
+    /* ancillary chunks (text, profiles) above 1 MiB are skipped, not buffered */
+    png_set_chunk_malloc_max(s->png, (png_alloc_size_t)1 << 20);
     png_read_info(s->png, s->info);
     png_uint_32 w, h;
     int depth, color, interlace;
@@ -151,6 +190,11 @@ static int sn_png_read_body(sn_png_state *s) {
     s->width = w;
     s->height = h;
     size_t stride = (size_t)w * s->channels;
+    if (stride * h > SN_PNG_MAX_READ_BYTES) {
+        snprintf(s->msg, sizeof s->msg, "%ux%u pixels exceed the read limit of %zu MiB",
+                 (unsigned)w, (unsigned)h, SN_PNG_MAX_READ_BYTES >> 20);
+        return -3;
+    }
     s->pixels = malloc(stride * h);
     s->rows = malloc(h * sizeof *s->rows);
     if (!s->pixels || !s->rows) {
@@ -188,10 +232,14 @@ sana_status sn_png_read(const char *path, uint32_t *width, uint32_t *height, uin
     if (s.png) s.info = png_create_info_struct(s.png);
     if (!s.png || !s.info) {
         st = sn_fail(SANA_ERR_OUT_OF_MEMORY, "%s: cannot start libpng", path);
+    } else if (sn_png_check_chunks(&s) != 0) {
+        st = sn_fail(SANA_ERR_FORMAT, "%s: truncated or corrupt PNG: %s", path, s.msg);
     } else {
         int r = sn_png_read_body(&s);
         if (r == -2)
             st = sn_fail(SANA_ERR_OUT_OF_MEMORY, "%s: %s", path, s.msg);
+        else if (r == -3)
+            st = sn_fail(SANA_ERR_UNSUPPORTED, "%s: %s", path, s.msg);
         else if (r != 0 && feof(s.f))
             st = sn_fail(SANA_ERR_FORMAT, "%s: truncated PNG (the file ends early)", path);
         else if (r != 0)
