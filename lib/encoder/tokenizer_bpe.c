@@ -28,12 +28,12 @@ uint64_t sn_tok_hash(const char *s, size_t n) {
 }
 
 int32_t sn_tok_vocab_find(const sn_tokenizer *t, const char *s, size_t n) {
-    size_t i = (size_t)sn_tok_hash(s, n) & t->vocab_mask;
-    for (;;) {
-        int32_t id = t->vocab_tab[i];
-        if (id < 0) return -1;
-        if (t->piece_len[id] == n && memcmp(t->pool + t->piece_off[id], s, n) == 0) return id;
-        i = (i + 1) & t->vocab_mask;
+    uint64_t h = sn_tok_hash(s, n);
+    uint32_t tag = (uint32_t)(h >> 32);
+    for (size_t i = (size_t)h & t->vocab_mask;; i = (i + 1) & t->vocab_mask) {
+        const sn_vocab_slot *sl = &t->vocab_tab[i];
+        if (sl->id < 0) return -1;
+        if (sl->tag == tag && sl->len == n && memcmp(t->pool + sl->off, s, n) == 0) return sl->id;
     }
 }
 
@@ -72,6 +72,7 @@ sana_status sn_ids_push(sn_ids *ids, int32_t id) {
 
 typedef struct {
     int32_t rank, pos, id;
+    int32_t left, right; /* the pair it was made for */
 } merge_cand;
 
 /* min-heap on (rank, pos) */
@@ -147,7 +148,8 @@ sana_status sn_tok_bpe_word(const sn_tokenizer *t, const char *w, size_t n, sn_i
     for (size_t i = 0; i < n;) {
         size_t cl = sn_utf8_char_len((unsigned char)w[i]);
         if (cl > n - i) cl = n - i;
-        int32_t id = sn_tok_vocab_find(t, w + i, cl);
+        int32_t id = cl == 1 && (unsigned char)w[i] < 128 ? t->ascii_ids[(unsigned char)w[i]]
+                                                          : sn_tok_vocab_find(t, w + i, cl);
         if (id >= 0) {
             if (unk_pending >= 0) {
                 ADD_SYM(unk_pending, unk_len);
@@ -193,6 +195,8 @@ sana_status sn_tok_bpe_word(const sn_tokenizer *t, const char *w, size_t n, sn_i
         merge_cand c;
         if (sn_tok_merge_find(t, sym[i].id, sym[i + 1].id, &c.rank, &c.id)) {
             c.pos = (int32_t)i;
+            c.left = sym[i].id;
+            c.right = sym[i + 1].id;
             heap_push(heap, &nh, c);
         }
     }
@@ -201,8 +205,11 @@ sana_status sn_tok_bpe_word(const sn_tokenizer *t, const char *w, size_t n, sn_i
         symbol *cur = &sym[top.pos];
         if (cur->len == 0 || cur->next < 0) continue;
         symbol right = sym[cur->next];
-        int32_t rank, id;
-        if (!sn_tok_merge_find(t, cur->id, right.id, &rank, &id) || id != top.id) continue;
+        /* The reference re-looks the pair up and requires the same merged id. A symbol only
+         * grows (by absorbing its right neighbour), so the pair at `pos` merges into the same
+         * piece exactly when it is still the pair the entry was made for: compare ids instead
+         * of hashing again. */
+        if (cur->id != top.left || right.id != top.right) continue;
         /* merge the right symbol into this one */
         sym[cur->next].len = 0;
         cur->id = top.id;
@@ -212,10 +219,14 @@ sana_status sn_tok_bpe_word(const sn_tokenizer *t, const char *w, size_t n, sn_i
         merge_cand c;
         if (cur->prev >= 0 && sn_tok_merge_find(t, sym[cur->prev].id, cur->id, &c.rank, &c.id)) {
             c.pos = cur->prev;
+            c.left = sym[cur->prev].id;
+            c.right = cur->id;
             heap_push(heap, &nh, c);
         }
         if (cur->next >= 0 && sn_tok_merge_find(t, cur->id, sym[cur->next].id, &c.rank, &c.id)) {
             c.pos = top.pos;
+            c.left = cur->id;
+            c.right = sym[cur->next].id;
             heap_push(heap, &nh, c);
         }
     }

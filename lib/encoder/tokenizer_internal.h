@@ -69,6 +69,14 @@ typedef struct {
     size_t n_ids;
 } sn_template_item;
 
+/* Vocab hash slot: the piece's text is pool[off..off+len); the tag (high hash bits) and the
+ * length rule out most mismatches without touching the pool (loading does 1.7M lookups). */
+typedef struct {
+    uint32_t tag;
+    int32_t id; /* -1 = empty */
+    uint32_t off, len;
+} sn_vocab_slot;
+
 /* Merge table: (left id, right id) -> (rank, merged id), open addressing. */
 typedef struct {
     uint64_t key; /* left << 32 | right; UINT64_MAX = empty */
@@ -87,7 +95,7 @@ struct sn_tokenizer {
     uint8_t *is_special;  /* per id: an added token flagged special */
 
     /* BPE model */
-    int32_t *vocab_tab; /* piece -> id hash over the model vocab, -1 empty */
+    sn_vocab_slot *vocab_tab; /* piece -> id over the model vocab */
     size_t vocab_mask;
     int32_t n_vocab; /* model vocab entries */
     sn_merge_slot *merge_tab;
@@ -96,6 +104,7 @@ struct sn_tokenizer {
     int32_t unk_id; /* the model's unk token, -1 none */
     int byte_fallback, fuse_unk, ignore_merges;
     int32_t byte_ids[256]; /* <0xNN> ids, -1 when absent */
+    int32_t ascii_ids[128]; /* ids of the one-character ASCII pieces, -1 when absent */
 
     /* added tokens */
     sn_added_token *added;

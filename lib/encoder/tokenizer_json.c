@@ -337,10 +337,17 @@ const char *sn_json_str(const sn_json *j, int32_t i, size_t *len) {
 
 double sn_json_num(const sn_json *j, int32_t i) {
     if (i < 0 || j->nodes[i].type != SN_JNUM) return NAN;
-    char tmp[64];
+    const char *t = j->buf + j->nodes[i].a;
     size_t l = j->nodes[i].len;
+    if (l <= 15) { /* plain non-negative integers (every vocab id): no strtod */
+        double v = 0;
+        size_t k = 0;
+        while (k < l && t[k] >= '0' && t[k] <= '9') v = v * 10 + (t[k++] - '0');
+        if (k == l) return v;
+    }
+    char tmp[64];
     if (l >= sizeof tmp) return NAN;
-    memcpy(tmp, j->buf + j->nodes[i].a, l);
+    memcpy(tmp, t, l);
     tmp[l] = '\0';
     return strtod(tmp, NULL);
 }

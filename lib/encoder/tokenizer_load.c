@@ -2,11 +2,13 @@
  * into the tables of tokenizer_internal.h, and every type we do not implement is refused with
  * an error naming the file and the key. Vocab and merges go into open-addressing hash tables
  * (one pass each, no sorting), so the 256k pieces and 580k merges of Gemma load in tens of ms. */
+#define _DEFAULT_SOURCE /* madvise(MADV_HUGEPAGE) */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "core/log.h"
@@ -104,6 +106,18 @@ static sana_status set_piece(sn_tokenizer *t, int32_t id, uint32_t off, uint32_t
     return SANA_OK;
 }
 
+/* The two hash tables (8 and 16 MB for Gemma) are probed at random: on 2 MB pages they cost far
+ * fewer TLB misses, which is most of the time of a lookup (encode is ~2x faster with them). */
+static void *table_alloc(size_t bytes) {
+    size_t huge = (size_t)2 << 20;
+    if (bytes < huge) return malloc(bytes);
+    void *p = aligned_alloc(huge, (bytes + huge - 1) / huge * huge);
+#ifdef MADV_HUGEPAGE
+    if (p) madvise(p, (bytes + huge - 1) / huge * huge, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
 static size_t pow2_at_least(size_t n) {
     size_t p = 16;
     while (p < n) p <<= 1;
@@ -148,7 +162,7 @@ static sana_status load_vocab(loader *L, int32_t model, int32_t added) {
     t->piece_len = calloc(nid, sizeof *t->piece_len);
     t->is_special = calloc(nid, 1);
     t->vocab_mask = pow2_at_least((size_t)t->n_vocab * 2) - 1;
-    t->vocab_tab = malloc((t->vocab_mask + 1) * sizeof *t->vocab_tab);
+    t->vocab_tab = table_alloc((t->vocab_mask + 1) * sizeof *t->vocab_tab);
     if (!t->pool || !t->piece_off || !t->piece_len || !t->is_special || !t->vocab_tab)
         return sn_fail(SANA_ERR_OUT_OF_MEMORY, "%s: out of memory for the vocabulary", L->file);
     memset(t->piece_off, 0xFF, nid * sizeof *t->piece_off);
@@ -166,14 +180,15 @@ static sana_status load_vocab(loader *L, int32_t model, int32_t added) {
         t->pool[w + kl] = '\0';
         set_piece(t, id, w, kl);
         w += kl + 1;
-        size_t i = (size_t)sn_tok_hash(k, kl) & t->vocab_mask;
-        for (;; i = (i + 1) & t->vocab_mask) {
-            int32_t o = t->vocab_tab[i];
-            if (o < 0) {
-                t->vocab_tab[i] = id;
+        uint64_t h = sn_tok_hash(k, kl);
+        uint32_t tag = (uint32_t)(h >> 32);
+        for (size_t i = (size_t)h & t->vocab_mask;; i = (i + 1) & t->vocab_mask) {
+            sn_vocab_slot *sl = &t->vocab_tab[i];
+            if (sl->id < 0) {
+                *sl = (sn_vocab_slot){tag, id, w - kl - 1, kl};
                 break;
             }
-            if (t->piece_len[o] == kl && memcmp(t->pool + t->piece_off[o], k, kl) == 0)
+            if (sl->tag == tag && sl->len == kl && memcmp(t->pool + sl->off, k, kl) == 0)
                 return sn_fail(SANA_ERR_FORMAT, "%s: model.vocab: piece \"%s\" appears twice",
                                L->file, k);
         }
@@ -208,8 +223,8 @@ static sana_status load_merges(loader *L, int32_t model) {
     else if (sn_json_type(j, merges) != SN_JARR)
         return sn_fail(SANA_ERR_FORMAT, "%s: model.merges: not an array", L->file);
     size_t count = merges >= 0 ? j->nodes[merges].len : 0;
-    t->merge_mask = pow2_at_least(count * 2) - 1;
-    t->merge_tab = malloc((t->merge_mask + 1) * sizeof *t->merge_tab);
+    t->merge_mask = pow2_at_least(count + count / 2) - 1; /* load <= 2/3: 16 MB for Gemma */
+    t->merge_tab = table_alloc((t->merge_mask + 1) * sizeof *t->merge_tab);
     if (!t->merge_tab) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "%s: out of memory for merges", L->file);
     memset(t->merge_tab, 0xFF, (t->merge_mask + 1) * sizeof *t->merge_tab);
 
@@ -318,6 +333,10 @@ static sana_status load_model(loader *L, int32_t model, int32_t added) {
         char name[8];
         snprintf(name, sizeof name, "<0x%02X>", b);
         t->byte_ids[b] = sn_tok_vocab_find(t, name, 6);
+        if (b < 128) {
+            char c = (char)b;
+            t->ascii_ids[b] = sn_tok_vocab_find(t, &c, 1);
+        }
     }
     return SANA_OK;
 }
