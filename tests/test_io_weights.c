@@ -130,6 +130,31 @@ static void test_single_file(const char *base) {
     sn_weights_close(w);
 }
 
+/* F64 on disk (after a 1-byte tensor, so misaligned too) arrives as the nearest floats. */
+static void test_f64(const char *base) {
+    const char *d = new_dir(base, "f64");
+    unsigned char data[1 + 24];
+    double v[3] = {0.1, -1e10, 3.0};
+    data[0] = 7;
+    memcpy(data + 1, v, 24);
+    tu_write_safetensors(tu_path(d, "model.safetensors"),
+                         "{\"flag\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]},"
+                         "\"x\":{\"dtype\":\"F64\",\"shape\":[3],\"data_offsets\":[1,25]}}",
+                         data, sizeof data);
+    sn_weights *w = NULL;
+    CHECK_OK(sn_weights_open(d, NULL, &w));
+    sn_tensor t;
+    float got[3] = {0};
+    if (w) CHECK_OK(sn_weights_load(w, be, "x", 1, SN_SHAPE(3), &t));
+    if (w && t.data) {
+        CHECK_OK(sn_download_f32(&t, got));
+        CHECK(got[0] == (float)0.1 && got[1] == (float)-1e10 && got[2] == 3.0f, "f64 values %g %g %g",
+              got[0], got[1], got[2]);
+        sn_tensor_free(&t);
+    }
+    sn_weights_close(w);
+}
+
 static void test_sharded(const char *base) {
     /* transformers style, bf16: model.safetensors.index.json -> model-0000i-of-00002 */
     const char *d = new_dir(base, "sharded");
@@ -331,6 +356,7 @@ int main(void) {
     }
     const char *base = tu_temp_dir();
     test_single_file(base);
+    test_f64(base);
     test_sharded(base);
     test_variants(base);
     test_missing(base);

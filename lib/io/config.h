@@ -1,5 +1,8 @@
-/* config.json files (cJSON), with typed getters: a missing key takes the caller's default (the
- * reference's), a key of the wrong type is SANA_ERR_FORMAT naming the key and the file. */
+/* config.json files (cJSON), with typed getters: a missing (or null) key takes the caller's
+ * default (the reference's), a key of the wrong type is SANA_ERR_FORMAT naming the key and the
+ * file. Python's json literals Infinity/-Infinity (as diffusers writes them) read as +-inf, NaN
+ * as null. Corrupt JSON or a root that is not an object: SANA_ERR_FORMAT naming the file; a
+ * missing file: SANA_ERR_NOT_FOUND. */
 #ifndef SN_IO_CONFIG_H
 #define SN_IO_CONFIG_H
 

@@ -289,19 +289,32 @@ sana_status sn_weights_load(const sn_weights *w, sn_backend *be, const char *nam
                        t->file, name, sn_dtype_name(t->dtype));
     sn_tensor dst;
     SN_TRY(sn_tensor_alloc(be, be->weight_dtype, ndim, shape, &dst));
-    /* A file's data section may leave a tensor misaligned for its type: convert from a copy. */
+    /* Backends convert from F32/F16/BF16; F64 becomes F32 here. And a file's data section may
+     * leave a tensor misaligned for its type: convert from an aligned copy then. */
     const void *src = t->data;
+    sn_dtype src_type = t->dtype;
     void *copy = NULL;
-    if ((uintptr_t)src % sn_dtype_size(t->dtype) != 0) {
-        copy = malloc(t->nbytes ? t->nbytes : 1);
+    if (t->dtype == SN_F64 || (uintptr_t)src % sn_dtype_size(t->dtype) != 0) {
+        int64_t n = sn_st_numel(t);
+        copy = malloc(t->dtype == SN_F64 ? (size_t)n * 4 + 1 : t->nbytes + 1);
         if (!copy) {
             sn_tensor_free(&dst);
             return sn_fail(SANA_ERR_OUT_OF_MEMORY, "%s: tensor '%s': out of memory", t->file, name);
         }
-        memcpy(copy, src, t->nbytes);
+        if (t->dtype == SN_F64) {
+            float *f = copy;
+            for (int64_t i = 0; i < n; i++) {
+                double v;
+                memcpy(&v, (const char *)t->data + i * 8, 8);
+                f[i] = (float)v;
+            }
+            src_type = SN_F32;
+        } else {
+            memcpy(copy, src, t->nbytes);
+        }
         src = copy;
     }
-    sana_status s = sn_upload_convert(&dst, t->dtype, src);
+    sana_status s = sn_upload_convert(&dst, src_type, src);
     free(copy);
     if (s != SANA_OK) {
         sn_tensor_free(&dst);

@@ -11,10 +11,13 @@
 typedef struct sn_weights sn_weights;
 
 /* Opens the weights of `dir`. `variant` is NULL/"" (plain), "fp16" or "bf16"; when the variant
- * is absent the plain files are used (and vice versa). */
+ * is absent the plain files are used, and without plain files whichever variant is there (or a
+ * lone *.safetensors file). Every shard is opened and validated now. Missing folder or no
+ * weights: SANA_ERR_NOT_FOUND; a bad file or index: SANA_ERR_FORMAT naming it. */
 sana_status sn_weights_open(const char *dir, const char *variant, sn_weights **out);
 void sn_weights_close(sn_weights *w);
 
+/* Every tensor of every file, sorted by name. */
 size_t sn_weights_count(const sn_weights *w);
 const sn_st_tensor *sn_weights_at(const sn_weights *w, size_t i);
 /* NULL when absent. */
@@ -32,8 +35,9 @@ sana_status sn_weights_get(const sn_weights *w, const char *name, int32_t ndim,
                            const int64_t *shape, const sn_st_tensor **out);
 
 /* sn_weights_get, then a persistent tensor on `be` in be->weight_dtype holding its values
- * (float types only). The tensor gets the requested shape (so a [C,1,1,1] conv kernel may be
- * asked for as [C,1,1,1] and nothing else). */
+ * (F32, F16, BF16 or F64 on disk; an integer tensor is SANA_ERR_FORMAT). The tensor gets the
+ * requested shape (so a [C,1,1,1] conv kernel may be asked for as [C,1,1,1] and nothing else).
+ * On failure *out is zeroed; free a loaded tensor with sn_tensor_free. */
 sana_status sn_weights_load(const sn_weights *w, sn_backend *be, const char *name, int32_t ndim,
                             const int64_t *shape, sn_tensor *out);
 
