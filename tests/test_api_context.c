@@ -95,6 +95,22 @@ static void test_last_error(sana_context *ctx) {
     CHECK_STATUS(sana_model_load(ctx, root, NULL, &m), SANA_ERR_FORMAT);
     expect_text(sana_context_last_error(ctx), "model_index.json");
 
+    /* a transformer folder whose weights are truncated: the error names file and tensor */
+    char single[4096];
+    snprintf(single, sizeof single, "%s/dit", base);
+    mkdir(single, 0755);
+    const char *cfg = "{\"_class_name\": \"SanaTransformer2DModel\"}";
+    tu_write_file(tu_path(single, "config.json"), cfg, strlen(cfg));
+    float zeros[4] = {0};
+    tu_write_safetensors(tu_path(single, "diffusion_pytorch_model.safetensors"),
+                         "{\"patch_embed.proj.weight\":{\"dtype\":\"F32\",\"shape\":[4,4],"
+                         "\"data_offsets\":[0,64]}}",
+                         zeros, sizeof zeros);
+    CHECK_STATUS(sana_model_load(ctx, single, NULL, &m), SANA_ERR_FORMAT);
+    expect_text(sana_context_last_error(ctx), "diffusion_pytorch_model.safetensors");
+    expect_text(sana_context_last_error(ctx), "'patch_embed.proj.weight'");
+    printf("  %s\n", sana_context_last_error(ctx));
+
     CHECK_STATUS(sana_model_load(ctx, NULL, NULL, &m), SANA_ERR_INVALID_ARGUMENT);
     expect_text(sana_context_last_error(ctx), "NULL");
     sana_model_params mp;
