@@ -380,6 +380,10 @@ typedef struct sana_denoise_params {
     int32_t first_step; /* img2img: start at this step index; default 0 */
     sana_progress_fn progress;
     void *progress_user_data;
+    /* SCM (Sprint) only: the seed the initial noise was drawn with. The solver's renoise draws
+     * continue that generator after the initial draw, so sana_noise_fill(seed) (times 0.5, the
+     * Sprint sigma_data) followed by sana_denoise reproduces sana_generate. Default 0. */
+    uint64_t seed;
 } sana_denoise_params;
 
 SANA_API void sana_denoise_params_init(sana_denoise_params *params);
