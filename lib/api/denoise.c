@@ -233,7 +233,7 @@ static sana_status denoise(const sana_model *model, const sana_denoise_params *p
         .pag = pag, .guidance_scale = p->guidance_scale, .pag_scale = p->pag_scale,
         .pag_layers = p->pag_layers, .n_pag_layers = p->n_pag_layers, .sched = &sched,
         .sched_cfg = &smp.cfg, .first_step = p->first_step, .rng = &rng,
-        .progress = p->progress, .progress_user = p->progress_user};
+        .progress = p->progress, .progress_user = p->progress_user_data};
     if (st == SANA_OK) st = sn_denoise_loop(&run, latents->data);
     sn_dit_text_free(text);
     return st;

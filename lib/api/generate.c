@@ -73,8 +73,11 @@ static sana_status check_components(const sana_model *m) {
  * physical memory (a clear error instead of an allocation failure deep inside). */
 static sana_status check_memory(const gen *g) {
     double px = (double)g->gen_w * g->gen_h * g->B;
+    double tokens = (double)g->lw * g->lh * g->B * 3.0; /* at most 3 copies per call */
     double bytes = px * 3.0 * sizeof(float) * 3.0       /* decoded, resized, tmp */
-                   + (double)g->width * g->height * g->B * 3.0; /* uint8 images */
+                   + (double)g->width * g->height * g->B * 3.0 /* uint8 images */
+                   /* the transformer's activations: a few [tokens, hidden] tensors */
+                   + tokens * sn_dit_hidden_size(g->model->transformer) * sizeof(float) * 8.0;
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
     double phys = (pages > 0 && page > 0) ? (double)pages * (double)page : 64e9;
     if (bytes > phys)
@@ -380,6 +383,7 @@ sana_status sana_generate(sana_context *ctx, const sana_model *model, const sana
     sn_api_enter(ctx);
     if (!model || !params || !images)
         return sn_api_leave(ctx, sn_fail(SANA_ERR_INVALID_ARGUMENT, "sana_generate: model, params or images is NULL"));
+    images[0] = NULL; /* the caller's array holds at least one entry */
     sana_generate_params p;
     sana_generate_params_init(&p);
     sana_status st = sn_params_read(&p, sizeof p, params, "sana_generate_params");
