@@ -1,0 +1,183 @@
+/* DC-AE building blocks: ResBlock and the upsampler on row bands, EfficientViTBlock on whole
+ * tensors. Shapes in comments are per image ([1, C, H, W] written [C, H, W]). */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "ae/dcae_internal.h"
+
+/* Skips the op in a dry run (bookkeeping only). */
+#define SN_RUN(m, expr)                                                                            \
+    do {                                                                                           \
+        if (!(m)->dry) SN_TRY(expr);                                                               \
+    } while (0)
+
+sana_status sn_dcae_mem_tensor(sn_dcae_mem *m, int64_t c, int64_t h, int64_t w, sn_tensor *t) {
+    const int64_t shape[4] = {1, c, h, w};
+    size_t bytes = (size_t)(c * h * w) * sn_dtype_size(m->be->act_dtype);
+    if (m->dry) {
+        *t = (sn_tensor){.dtype = m->be->act_dtype, .ndim = 4, .shape = {1, c, h, w}, .be = m->be};
+    } else {
+        SN_TRY(sn_tensor_alloc(m->be, m->be->act_dtype, 4, shape, t));
+    }
+    m->live += bytes;
+    if (m->live > m->peak) m->peak = m->live;
+    return SANA_OK;
+}
+
+void sn_dcae_mem_free(sn_dcae_mem *m, sn_tensor *t) {
+    if (!t->be) return;
+    size_t bytes = (size_t)sn_numel(t) * sn_dtype_size(t->dtype);
+    m->live -= bytes < m->live ? bytes : m->live;
+    if (!m->dry) sn_tensor_free(t);
+    t->be = NULL;
+    t->data = NULL;
+}
+
+sn_tensor sn_dcae_channels(const sn_tensor *t, int64_t c0, int64_t n) {
+    sn_tensor v = *t;
+    int64_t plane = t->shape[2] * t->shape[3];
+    v.shape[1] = n;
+    if (t->data) v.data = (char *)t->data + (size_t)(c0 * plane) * sn_dtype_size(t->dtype);
+    return v;
+}
+
+sana_status sn_dcae_copy_rows(const sn_tensor *src, int64_t src_r0, sn_tensor *dst, int64_t dst_r0,
+                              int64_t n) {
+    const int64_t C = dst->shape[1], W = dst->shape[3];
+    const size_t es = sn_dtype_size(dst->dtype);
+    for (int64_t c = 0; c < C; c++) { /* each channel's rows are contiguous on both sides */
+        sn_tensor s = {.dtype = src->dtype, .ndim = 1, .shape = {n * W}, .be = src->be};
+        sn_tensor d = {.dtype = dst->dtype, .ndim = 1, .shape = {n * W}, .be = dst->be};
+        s.data = (char *)src->data + (size_t)((c * src->shape[2] + src_r0) * W) * es;
+        d.data = (char *)dst->data + (size_t)((c * dst->shape[2] + dst_r0) * W) * es;
+        SN_TRY(sn_copy(&d, &s));
+    }
+    return SANA_OK;
+}
+
+void sn_dcae_tap_call(const sn_dcae_tap *tap, const sn_tensor *t, const char *fmt, ...) {
+    if (!tap || !tap->fn) return;
+    char name[128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    tap->fn(tap->user, name, tap->b, t);
+}
+
+/* --- ResBlock on a band ------------------------------------------------------------------------ */
+
+static int64_t sn_max64(int64_t a, int64_t b) { return a > b ? a : b; }
+static int64_t sn_min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+sana_status sn_dcae_res_band(sn_dcae_mem *m, const sn_dcae_block_w *blk, sn_tensor *x,
+                             int64_t *x_row0, int64_t h_full, int64_t o0, int64_t o1) {
+    const sn_dcae_res *r = &blk->res;
+    const int64_t C = blk->channels, W = x->shape[3];
+    /* conv2 reads one halo row each side of [o0, o1) from conv1's output */
+    const int64_t m0 = sn_max64(o0 - 1, 0), m1 = sn_min64(o1 + 1, h_full);
+    sn_tensor t1, t2;
+    SN_TRY(sn_dcae_mem_tensor(m, C, m1 - m0, W, &t1));                 /* [C, m1-m0, W] */
+    SN_RUN(m, sn_conv2d_band(x, *x_row0, h_full, &r->conv1_w, &r->conv1_b, 1, 1, 1, &t1, m0));
+    SN_RUN(m, sn_unary(blk->act, &t1, &t1));
+    SN_TRY(sn_dcae_mem_tensor(m, C, o1 - o0, W, &t2));                 /* [C, o1-o0, W] */
+    SN_RUN(m, sn_conv2d_band(&t1, m0, h_full, &r->conv2_w, NULL, 1, 1, 1, &t2, o0));
+    sn_dcae_mem_free(m, &t1);
+    SN_RUN(m, sn_channel_norm(&t2, &r->norm_w, &r->norm_b, SN_DCAE_NORM_EPS, SN_ACT_NONE, &t2));
+    SN_RUN(m, sn_shortcut_dup(x, *x_row0, 1, &t2, o0)); /* + residual (rows o0..o1 of x) */
+    sn_dcae_mem_free(m, x);
+    *x = t2;
+    *x_row0 = o0;
+    return SANA_OK;
+}
+
+/* --- upsampler on a band ----------------------------------------------------------------------- */
+
+sana_status sn_dcae_up_band(sn_dcae_mem *m, const sn_dcae_stage *st, sn_tensor *x,
+                            int64_t *x_row0, int64_t h_full, int64_t o0, int64_t o1) {
+    const int64_t Co = st->rs_w.shape[0], W = x->shape[3] * 2;
+    sn_tensor y;
+    SN_TRY(sn_dcae_mem_tensor(m, Co, o1 - o0, W, &y)); /* [Co, o1-o0, 2w] */
+    /* conv3x3(nearest_x2(x)) + pixel_shuffle(repeat_interleave(x)) */
+    SN_RUN(m, sn_conv2d_band(x, *x_row0, h_full, &st->rs_w, &st->rs_b, 2, 1, 1, &y, o0));
+    SN_RUN(m, sn_shortcut_dup(x, *x_row0, 2, &y, o0));
+    sn_dcae_mem_free(m, x);
+    *x = y;
+    *x_row0 = o0;
+    return SANA_OK;
+}
+
+/* --- EfficientViTBlock on the whole tensor ------------------------------------------------------ */
+
+/* x + RMSNorm(to_out(MLA(qkv))): qkv = to_qkv(x) [3C, N]; every multi-scale branch adds 3C more
+ * channels (depthwise kxk, then grouped 1x1 with 32-channel groups); the (1 + n_ms) * 3C channels
+ * are read as heads of [q; k; v] (head_dim rows each), ReLU on q and k. */
+static sana_status sn_dcae_attn(sn_dcae_mem *m, const sn_dcae_block_w *blk, int32_t d,
+                                sn_tensor *x) {
+    const sn_dcae_evit *e = &blk->evit;
+    const int64_t C = blk->channels, H = x->shape[2], W = x->shape[3];
+    const int64_t nb = 1 + e->n_ms, heads = C / d;
+    sn_tensor cat, att, out;
+    SN_TRY(sn_dcae_mem_tensor(m, nb * 3 * C, H, W, &cat)); /* [(1+n_ms) 3C, H, W] */
+    sn_tensor qkv = sn_dcae_channels(&cat, 0, 3 * C);
+    SN_RUN(m, sn_conv2d(x, &e->qkv_w, NULL, 1, 0, 1, &qkv));
+    for (int32_t s = 0; s < e->n_ms; s++) {
+        const int32_t k = e->ms_kernel[s];
+        sn_tensor tmp, dst = sn_dcae_channels(&cat, (1 + s) * 3 * C, 3 * C);
+        SN_TRY(sn_dcae_mem_tensor(m, 3 * C, H, W, &tmp));
+        SN_RUN(m, sn_conv2d(&qkv, &e->ms_in_w[s], NULL, 1, k / 2, (int32_t)(3 * C), &tmp));
+        SN_RUN(m, sn_conv2d(&tmp, &e->ms_out_w[s], NULL, 1, 0, (int32_t)(3 * heads), &dst));
+        sn_dcae_mem_free(m, &tmp);
+    }
+    SN_TRY(sn_dcae_mem_tensor(m, nb * C, H, W, &att)); /* [(1+n_ms) C, H, W] */
+    {
+        sn_tensor q4, y4;
+        SN_TRY(sn_tensor_reshape(&cat, 4, SN_SHAPE(1, nb * heads, 3 * d, H * W), &q4));
+        SN_TRY(sn_tensor_reshape(&att, 4, SN_SHAPE(1, nb * heads, d, H * W), &y4));
+        SN_RUN(m, sn_linear_attention_relu(&q4, SN_DCAE_ATTN_EPS, &y4));
+    }
+    sn_dcae_mem_free(m, &cat);
+    SN_TRY(sn_dcae_mem_tensor(m, C, H, W, &out));
+    SN_RUN(m, sn_conv2d(&att, &e->out_w, NULL, 1, 0, 1, &out));
+    sn_dcae_mem_free(m, &att);
+    SN_RUN(m, sn_channel_norm(&out, &e->attn_norm_w, &e->attn_norm_b, SN_DCAE_NORM_EPS, SN_ACT_NONE,
+                              &out));
+    SN_RUN(m, sn_binary(SN_ADD, &out, x, &out));
+    sn_dcae_mem_free(m, x);
+    *x = out;
+    return SANA_OK;
+}
+
+/* GLUMBConv: x + RMSNorm(point(val * silu(gate))), [val; gate] = dw3x3(silu(inv(x))) */
+static sana_status sn_dcae_glumb(sn_dcae_mem *m, const sn_dcae_block_w *blk, sn_tensor *x) {
+    const sn_dcae_evit *e = &blk->evit;
+    const int64_t C = blk->channels, Hd = SN_DCAE_GLU_EXPAND * C, H = x->shape[2], W = x->shape[3];
+    sn_tensor h, h2, out;
+    SN_TRY(sn_dcae_mem_tensor(m, 2 * Hd, H, W, &h)); /* [8C, H, W] */
+    SN_RUN(m, sn_conv2d(x, &e->inv_w, &e->inv_b, 1, 0, 1, &h));
+    SN_RUN(m, sn_unary(SN_ACT_SILU, &h, &h));
+    SN_TRY(sn_dcae_mem_tensor(m, 2 * Hd, H, W, &h2));
+    SN_RUN(m, sn_conv2d(&h, &e->dw_w, &e->dw_b, 1, 1, (int32_t)(2 * Hd), &h2));
+    sn_dcae_mem_free(m, &h);
+    sn_tensor val = sn_dcae_channels(&h2, 0, Hd), gate = sn_dcae_channels(&h2, Hd, Hd);
+    SN_RUN(m, sn_unary(SN_ACT_SILU, &gate, &gate));
+    SN_RUN(m, sn_binary(SN_MUL, &val, &gate, &val));
+    SN_TRY(sn_dcae_mem_tensor(m, C, H, W, &out));
+    SN_RUN(m, sn_conv2d(&val, &e->point_w, NULL, 1, 0, 1, &out));
+    sn_dcae_mem_free(m, &h2);
+    SN_RUN(m, sn_channel_norm(&out, &e->ffn_norm_w, &e->ffn_norm_b, SN_DCAE_NORM_EPS, SN_ACT_NONE,
+                              &out));
+    SN_RUN(m, sn_binary(SN_ADD, &out, x, &out));
+    sn_dcae_mem_free(m, x);
+    *x = out;
+    return SANA_OK;
+}
+
+sana_status sn_dcae_evit_forward(sn_dcae_mem *m, const sn_dcae_block_w *blk, int32_t head_dim,
+                                 sn_tensor *x, const sn_dcae_tap *tap, const char *name) {
+    SN_TRY(sn_dcae_attn(m, blk, head_dim, x));
+    sn_dcae_tap_call(tap, x, "%s.attn", name);
+    SN_TRY(sn_dcae_glumb(m, blk, x));
+    sn_dcae_tap_call(tap, x, "%s.conv_out", name);
+    return SANA_OK;
+}

@@ -1,0 +1,286 @@
+/* DC-AE decoder (spec §1), decoded one image at a time in two parts:
+ *
+ *  1. global part, on the whole latent: conv_in + duplicating shortcut, then the stages that hold
+ *     EfficientViT blocks (their linear attention mixes every token, so they cannot be split);
+ *  2. banded part: the conv-only stages (upsamplers and ResBlocks) and the head, computed in
+ *     horizontal bands of output rows. Each band recomputes the halo rows it needs from the
+ *     stored output of part 1; every output element goes through exactly the same float
+ *     operations as in a one-band decode (conv2d_band computes row by row), so any band height
+ *     gives bit-identical pixels. The band height follows the caller's memory budget.
+ *
+ * diffusers' tiled decode (approximate) is in dcae_tiled.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ae/dcae_internal.h"
+#include "core/call.h"
+#include "core/log.h"
+
+#define SN_RUN(m, expr)                                                                            \
+    do {                                                                                           \
+        if (!(m)->dry) SN_TRY(expr);                                                               \
+    } while (0)
+
+static _Thread_local sn_dcae_decode_stats sn_dcae_stats;
+
+sn_dcae_decode_stats sn_dcae_last_decode_stats(void) { return sn_dcae_stats; }
+
+void sn_dcae_decode_opts_init(sn_dcae_decode_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->tile_size = 512;
+    o->tile_stride = 448;
+}
+
+static sana_status sn_dcae_cancelled(void) {
+    return sn_cancel_requested() ? sn_fail(SANA_ERR_CANCELLED, "DC-AE decode cancelled") : SANA_OK;
+}
+
+/* The lowest stage that holds attention; stages below it (and the head) are banded. */
+static int32_t sn_dcae_first_global_stage(const sn_dcae_config *c) {
+    int32_t ia = c->n_stages;
+    for (int32_t i = 0; i < c->n_stages; i++)
+        if (c->dec_block[i] == SN_DCAE_EVIT) {
+            ia = i;
+            break;
+        }
+    return ia;
+}
+
+/* --- part 1 --------------------------------------------------------------------------------------- */
+
+static sana_status sn_dcae_dec_global(const sn_dcae *ae, sn_dcae_mem *m, const sn_tensor *z,
+                                      int32_t ia, const sn_dcae_tap *tap, sn_tensor *x) {
+    const sn_dcae_config *c = &ae->cfg;
+    const int32_t n = c->n_stages;
+    int64_t h = z->shape[2], w = z->shape[3];
+    /* conv_in(z) + repeat_interleave(z, C / latent_channels)   [C5, h, w] */
+    SN_TRY(sn_dcae_mem_tensor(m, c->dec_width[n - 1], h, w, x));
+    SN_RUN(m, sn_conv2d_band(z, 0, h, &ae->dec_in_w, &ae->dec_in_b, 1, 1, 1, x, 0));
+    if (c->dec_in_shortcut) SN_RUN(m, sn_shortcut_dup(z, 0, 1, x, 0));
+    sn_dcae_tap_call(tap, x, "decoder.stem");
+    for (int32_t i = n - 1; i >= ia; i--) {
+        const sn_dcae_stage *st = &ae->dec[i];
+        int64_t row0 = 0;
+        if (st->has_resample) { /* [C_i, 2h, 2w] */
+            SN_TRY(sn_dcae_up_band(m, st, x, &row0, h, 0, 2 * h));
+            h *= 2, w *= 2;
+            sn_dcae_tap_call(tap, x, "decoder.up_blocks.%d.0", i);
+        }
+        for (int32_t j = 0; j < st->depth; j++) {
+            char name[64];
+            snprintf(name, sizeof name, "decoder.up_blocks.%d.%d", i, j + st->has_resample);
+            if (st->blocks[j].type == SN_DCAE_EVIT)
+                SN_TRY(sn_dcae_evit_forward(m, &st->blocks[j], c->head_dim, x, tap, name));
+            else
+                SN_TRY(sn_dcae_res_band(m, &st->blocks[j], x, &row0, h, 0, h));
+            sn_dcae_tap_call(tap, x, "%s", name);
+            if (!m->dry) SN_TRY(sn_dcae_cancelled());
+        }
+    }
+    return SANA_OK;
+}
+
+/* --- part 2: the banded layers -------------------------------------------------------------------- */
+
+typedef enum { SN_L_UP, SN_L_RES, SN_L_HEAD } sn_dcae_lkind;
+
+typedef struct sn_dcae_layer {
+    sn_dcae_lkind kind;
+    int32_t stage, j; /* j: block index (RES) */
+    int64_t h_in;     /* whole-image rows of the layer's input */
+} sn_dcae_layer;
+
+#define SN_DCAE_MAX_LAYERS 256
+
+typedef struct sn_dcae_plan {
+    sn_dcae_layer layer[SN_DCAE_MAX_LAYERS];
+    int32_t n;
+    int64_t h_out, w_out; /* whole output */
+} sn_dcae_plan;
+
+static sana_status sn_dcae_make_plan(const sn_dcae *ae, int32_t ia, int64_t h_global,
+                                     int64_t w_global, sn_dcae_plan *p) {
+    int64_t h = h_global, w = w_global;
+    p->n = 0;
+    for (int32_t i = ia - 1; i >= 0; i--) {
+        const sn_dcae_stage *st = &ae->dec[i];
+        if (p->n + st->depth + 2 > SN_DCAE_MAX_LAYERS)
+            return sn_fail(SANA_ERR_UNSUPPORTED, "DC-AE decoder: more than %d banded layers", SN_DCAE_MAX_LAYERS);
+        if (st->has_resample) {
+            p->layer[p->n++] = (sn_dcae_layer){SN_L_UP, i, 0, h};
+            h *= 2, w *= 2;
+        }
+        for (int32_t j = 0; j < st->depth; j++) p->layer[p->n++] = (sn_dcae_layer){SN_L_RES, i, j, h};
+    }
+    p->layer[p->n++] = (sn_dcae_layer){SN_L_HEAD, -1, 0, h};
+    p->h_out = h, p->w_out = w;
+    return SANA_OK;
+}
+
+static int64_t sn_max64(int64_t a, int64_t b) { return a > b ? a : b; }
+static int64_t sn_min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* Rows of each layer's input needed for output rows [o0, o1): lo[l], hi[l]; lo[n], hi[n] = o. */
+static void sn_dcae_band_ranges(const sn_dcae_plan *p, int64_t o0, int64_t o1, int64_t *lo,
+                                int64_t *hi) {
+    lo[p->n] = o0, hi[p->n] = o1;
+    for (int32_t l = p->n - 1; l >= 0; l--) {
+        const sn_dcae_layer *L = &p->layer[l];
+        const int64_t a = lo[l + 1], b = hi[l + 1], H = L->h_in;
+        switch (L->kind) {
+        case SN_L_HEAD: /* conv_out: one halo row */
+            lo[l] = sn_max64(a - 1, 0), hi[l] = sn_min64(b + 1, H);
+            break;
+        case SN_L_RES: /* two 3x3 convs */
+            lo[l] = sn_max64(a - 2, 0), hi[l] = sn_min64(b + 2, H);
+            break;
+        case SN_L_UP: /* 3x3 conv over the nearest-upsampled input: rows a-1..b of 2H */
+            lo[l] = sn_max64(a - 1, 0) / 2, hi[l] = sn_min64(b, 2 * H - 1) / 2 + 1;
+            break;
+        }
+    }
+}
+
+/* One band: output rows [o0, o1) from the global part's output g. */
+static sana_status sn_dcae_dec_band(const sn_dcae *ae, sn_dcae_mem *m, const sn_dcae_plan *p,
+                                    const sn_tensor *g, int64_t o0, int64_t o1,
+                                    const sn_dcae_tap *tap, sn_tensor *y) {
+    int64_t lo[SN_DCAE_MAX_LAYERS + 1], hi[SN_DCAE_MAX_LAYERS + 1];
+    sn_dcae_band_ranges(p, o0, o1, lo, hi);
+    sn_tensor x;
+    int64_t x_row0 = lo[0];
+    SN_TRY(sn_dcae_mem_tensor(m, g->shape[1], hi[0] - lo[0], g->shape[3], &x));
+    SN_RUN(m, sn_dcae_copy_rows(g, lo[0], &x, 0, hi[0] - lo[0]));
+    for (int32_t l = 0; l < p->n; l++) {
+        const sn_dcae_layer *L = &p->layer[l];
+        const int64_t a = lo[l + 1], b = hi[l + 1];
+        if (L->kind == SN_L_UP) {
+            SN_TRY(sn_dcae_up_band(m, &ae->dec[L->stage], &x, &x_row0, L->h_in, a, b));
+            sn_dcae_tap_call(tap, &x, "decoder.up_blocks.%d.0", L->stage);
+        } else if (L->kind == SN_L_RES) {
+            const sn_dcae_stage *st = &ae->dec[L->stage];
+            SN_TRY(sn_dcae_res_band(m, &st->blocks[L->j], &x, &x_row0, L->h_in, a, b));
+            sn_dcae_tap_call(tap, &x, "decoder.up_blocks.%d.%d", L->stage, L->j + st->has_resample);
+        } else { /* head: RMSNorm, act (ReLU), conv_out   [3, b-a, W] */
+            SN_RUN(m, sn_channel_norm(&x, &ae->dec_norm_w, &ae->dec_norm_b, SN_DCAE_NORM_EPS,
+                                      SN_ACT_NONE, &x));
+            sn_dcae_tap_call(tap, &x, "decoder.norm_out");
+            SN_RUN(m, sn_unary(ae->cfg.dec_conv_act, &x, &x));
+            sn_tensor out;
+            SN_TRY(sn_dcae_mem_tensor(m, ae->cfg.in_channels, b - a, x.shape[3], &out));
+            SN_RUN(m, sn_conv2d_band(&x, x_row0, L->h_in, &ae->dec_out_w, &ae->dec_out_b, 1, 1, 1, &out, a));
+            sn_dcae_mem_free(m, &x);
+            SN_RUN(m, sn_dcae_copy_rows(&out, 0, y, a, b - a));
+            sn_dcae_mem_free(m, &out);
+        }
+    }
+    return SANA_OK;
+}
+
+/* Peak of a whole decode with bands of `rows` output rows (dry run: bookkeeping only). */
+static size_t sn_dcae_peak_for(const sn_dcae *ae, const sn_dcae_plan *p, const sn_tensor *g,
+                               size_t global_peak, int64_t rows) {
+    sn_dcae_mem m = {g->be, 1, 0, 0};
+    m.live = m.peak = (size_t)sn_numel(g) * sn_dtype_size(g->dtype);
+    for (int64_t o0 = 0; o0 < p->h_out; o0 += rows)
+        if (sn_dcae_dec_band(ae, &m, p, g, o0, sn_min64(o0 + rows, p->h_out), NULL, NULL) != SANA_OK)
+            return (size_t)-1;
+    return m.peak > global_peak ? m.peak : global_peak;
+}
+
+/* Band height for a budget: the largest multiple of `unit` rows whose decode fits; the smallest
+ * band when none does (logged). */
+static int64_t sn_dcae_band_rows(const sn_dcae *ae, const sn_dcae_plan *p, const sn_tensor *g,
+                                 size_t global_peak, size_t budget, int64_t unit) {
+    if (budget == 0) return p->h_out;
+    int64_t top = (p->h_out + unit - 1) / unit;
+    for (int64_t k = top; k >= 1; k--) {
+        const int64_t rows = sn_min64(k * unit, p->h_out);
+        if (sn_dcae_peak_for(ae, p, g, global_peak, rows) <= budget) return rows;
+    }
+    sn_log(SANA_LOG_WARN, "DC-AE decode: a memory budget of %zu bytes is below the smallest band's "
+                          "need (%zu bytes); decoding in bands of %lld rows anyway",
+           budget, sn_dcae_peak_for(ae, p, g, global_peak, sn_min64(unit, p->h_out)),
+           (long long)sn_min64(unit, p->h_out));
+    return sn_min64(unit, p->h_out);
+}
+
+/* One image: z [1, L, h, w] -> y [1, 3, H, W]. */
+sana_status sn_dcae_decode_image(const sn_dcae *ae, const sn_tensor *z, const sn_dcae_decode_opts *o,
+                                 int64_t b, sn_tensor *y, sn_dcae_decode_stats *stats);
+sana_status sn_dcae_decode_image(const sn_dcae *ae, const sn_tensor *z, const sn_dcae_decode_opts *o,
+                                 int64_t b, sn_tensor *y, sn_dcae_decode_stats *stats) {
+    const int32_t ia = sn_dcae_first_global_stage(&ae->cfg);
+    const int64_t unit = (int64_t)1 << ia; /* output rows per row of the global part's output */
+    sn_backend *be = ae->be;
+    sn_dcae_mem m = {be, 0, 0, 0};
+    sn_dcae_tap tap = {o->tap, o->tap_user, b};
+    size_t scratch0 = be->scratch.used;
+    be->scratch.peak = be->scratch.used;
+
+    /* global part, dry first for its peak (the budget covers the whole call) */
+    sn_dcae_mem dm = {be, 1, 0, 0};
+    sn_tensor g;
+    SN_TRY(sn_dcae_dec_global(ae, &dm, z, ia, NULL, &g));
+    const size_t global_peak = dm.peak;
+    sn_dcae_plan plan;
+    SN_TRY(sn_dcae_make_plan(ae, ia, g.shape[2], g.shape[3], &plan));
+    if (plan.h_out != y->shape[2] || plan.w_out != y->shape[3])
+        return sn_fail(SANA_ERR_INTERNAL, "DC-AE decode: plan of %lld x %lld for an output of %lld x %lld",
+                       (long long)plan.h_out, (long long)plan.w_out, (long long)y->shape[2],
+                       (long long)y->shape[3]);
+    int64_t rows = o->band_rows > 0 ? sn_min64(o->band_rows, plan.h_out)
+                                    : sn_dcae_band_rows(ae, &plan, &g, global_peak, o->memory_budget, unit);
+    const int one_band = rows >= plan.h_out;
+
+    SN_TRY(sn_dcae_dec_global(ae, &m, z, ia, &tap, &g));
+    sana_status s = SANA_OK;
+    int32_t nb = 0;
+    for (int64_t o0 = 0; o0 < plan.h_out && s == SANA_OK; o0 += rows, nb++) {
+        s = sn_dcae_dec_band(ae, &m, &plan, &g, o0, sn_min64(o0 + rows, plan.h_out),
+                             one_band ? &tap : NULL, y);
+        if (s == SANA_OK) s = sn_dcae_cancelled();
+    }
+    sn_dcae_mem_free(&m, &g);
+    if (stats) {
+        size_t sp = be->scratch.peak - scratch0;
+        if (m.peak > stats->peak_bytes) stats->peak_bytes = m.peak;
+        if (sp > stats->peak_scratch_bytes) stats->peak_scratch_bytes = sp;
+        stats->band_rows = (int32_t)rows;
+        stats->n_bands = nb;
+    }
+    return s;
+}
+
+sana_status sn_dcae_decode_tiled(const sn_dcae *ae, const sn_tensor *z, const sn_dcae_decode_opts *o,
+                                 sn_tensor *y, sn_dcae_decode_stats *stats);
+
+sana_status sn_dcae_decode(const sn_dcae *ae, const sn_tensor *z, const sn_dcae_decode_opts *opts,
+                           sn_tensor *y) {
+    sn_dcae_decode_opts def;
+    sn_dcae_decode_opts_init(&def);
+    const sn_dcae_decode_opts *o = opts ? opts : &def;
+    SN_TRY(sn_dcae_check_latents(ae, z->ndim, z->shape, "DC-AE decode"));
+    int64_t want[4];
+    sn_dcae_decode_shape(ae, z, want);
+    if (y->ndim != 4 || memcmp(y->shape, want, sizeof want))
+        return sn_fail(SANA_ERR_INVALID_ARGUMENT, "DC-AE decode: the output must be [%lld, %lld, %lld, %lld]",
+                       (long long)want[0], (long long)want[1], (long long)want[2], (long long)want[3]);
+    sn_dcae_stats = (sn_dcae_decode_stats){0, 0, 0, 0};
+    sana_status s;
+    if (o->tiled) {
+        s = sn_dcae_decode_tiled(ae, z, o, y, &sn_dcae_stats);
+    } else {
+        s = SANA_OK;
+        const size_t es = sn_dtype_size(z->dtype);
+        for (int64_t b = 0; b < z->shape[0] && s == SANA_OK; b++) {
+            sn_tensor zb = *z, yb = *y;
+            zb.shape[0] = yb.shape[0] = 1;
+            zb.data = (char *)z->data + (size_t)(b * sn_numel(&zb)) * es;
+            yb.data = (char *)y->data + (size_t)(b * sn_numel(&yb)) * sn_dtype_size(y->dtype);
+            s = sn_dcae_decode_image(ae, &zb, o, b, &yb, &sn_dcae_stats);
+        }
+    }
+    sn_dcae_stats.peak_bytes += sn_dcae_stats.peak_scratch_bytes;
+    return s;
+}
