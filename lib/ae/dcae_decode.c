@@ -212,7 +212,7 @@ sana_status sn_dcae_decode_image(const sn_dcae *ae, const sn_tensor *z, const sn
                                  int64_t b, sn_tensor *y, sn_dcae_decode_stats *stats) {
     const int32_t ia = sn_dcae_first_global_stage(&ae->cfg);
     const int64_t unit = (int64_t)1 << ia; /* output rows per row of the global part's output */
-    sn_backend *be = ae->be;
+    sn_backend *be = z->be;
     sn_dcae_mem m = {be, 0, 0, 0};
     sn_dcae_tap tap = {o->tap, o->tap_user, b};
     size_t scratch0 = be->scratch.used;

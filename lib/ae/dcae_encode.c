@@ -10,7 +10,7 @@
 static sana_status sn_dcae_encode_image(const sn_dcae *ae, const sn_tensor *x, const sn_dcae_tap *tap,
                                         sn_tensor *z) {
     const sn_dcae_config *c = &ae->cfg;
-    sn_dcae_mem m = {ae->be, 0, 0, 0};
+    sn_dcae_mem m = {x->be, 0, 0, 0};
     int64_t H = x->shape[2], W = x->shape[3];
     sn_tensor h;
     SN_TRY(sn_dcae_mem_tensor(&m, c->enc_width[0], H, W, &h)); /* [C0, H, W] */

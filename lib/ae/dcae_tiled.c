@@ -80,8 +80,8 @@ sana_status sn_dcae_decode_tiled(const sn_dcae *ae, const sn_tensor *z, const sn
                 const int64_t i0 = ti * sl, j0 = tj * sl;
                 const int64_t th = (h - i0 < tl ? h - i0 : tl), tw = (w - j0 < tl ? w - j0 : tl);
                 sn_tensor zt = {0}, yt = {0};
-                s = sn_tensor_alloc(ae->be, z->dtype, 4, SN_SHAPE(1, L, th, tw), &zt);
-                if (s == SANA_OK) s = sn_tensor_alloc(ae->be, y->dtype, 4, SN_SHAPE(1, C, th * f, tw * f), &yt);
+                s = sn_tensor_alloc(z->be, z->dtype, 4, SN_SHAPE(1, L, th, tw), &zt);
+                if (s == SANA_OK) s = sn_tensor_alloc(z->be, y->dtype, 4, SN_SHAPE(1, C, th * f, tw * f), &yt);
                 for (int64_t c = 0; c < L && s == SANA_OK; c++) /* z[b, c, i0:i0+th, j0:j0+tw] */
                     for (int64_t r = 0; r < th && s == SANA_OK; r++) {
                         sn_tensor d = {.dtype = z->dtype, .ndim = 1, .shape = {tw}, .be = z->be};
