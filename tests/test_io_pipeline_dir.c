@@ -114,10 +114,13 @@ static void test_single(const char *base) {
         {"sched_only", "scheduler_config.json", "{\"_class_name\": \"SCMScheduler\"}", "scheduler",
          "SCMScheduler"},
         {"tok_only", "tokenizer.json", "{}", "tokenizer", "tokenizer.json"},
+        {"tok_cfg", "tokenizer.json", "{}", "tokenizer", "GemmaTokenizer"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         const char *f = new_dir(base, cases[i].folder);
         put(f, cases[i].file, cases[i].text);
+        if (strcmp(cases[i].folder, "tok_cfg") == 0)
+            put(f, "tokenizer_config.json", "{\"tokenizer_class\": \"GemmaTokenizer\"}");
         CHECK_OK(sn_pipeline_dir_open(f, &d));
         if (!d) continue;
         CHECK(sn_pipeline_dir_is_single(d), "%s single", cases[i].folder);

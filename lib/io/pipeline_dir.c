@@ -143,8 +143,15 @@ static sana_status sn_dir_single(sn_pipeline_dir *d) {
         if (s == SANA_OK) s = sn_config_string(cfg, "_class_name", "", &cls);
         name = "scheduler";
     } else if (sn_is_file(tok_path)) {
+        /* the class is in tokenizer_config.json when there is one */
+        char *tc_path = sn_join(d->path, "tokenizer_config.json");
         name = "tokenizer";
         cls = "tokenizer.json";
+        if (tc_path && sn_is_file(tc_path)) {
+            s = sn_config_load(tc_path, &cfg);
+            if (s == SANA_OK) s = sn_config_string(cfg, "tokenizer_class", cls, &cls);
+        }
+        free(tc_path);
     } else {
         s = sn_fail(SANA_ERR_NOT_FOUND,
                     "%s: not a model folder (no model_index.json, config.json, "
