@@ -81,7 +81,8 @@ static void test_sampler(sana_model *sana, sana_model *sprint) {
 
 /* Each refused input: the status, no images, and a message naming the argument. */
 static void expect_error(sana_model *m, const sana_generate_params *p, sana_status want, const char *needle) {
-    sana_image *images[4] = {(sana_image *)1, (sana_image *)1, (sana_image *)1, (sana_image *)1};
+    sana_image *images[64];
+    for (int i = 0; i < 64; i++) images[i] = (sana_image *)1; /* must come back NULL */
     sana_status st = sana_generate(ctx, m, p, images);
     const char *msg = sana_context_last_error(ctx);
     CHECK(st == want, "sana_generate -> %s, expected %s (%s)", sana_status_string(st), sana_status_string(want), msg);
@@ -137,8 +138,10 @@ static void test_generate_size_errors(sana_model *m) {
     p.width = 64, p.height = 48;
     expect_error(m, &p, SANA_ERR_INVALID_ARGUMENT, "multiples of 32");
     p.width = p.height = 65536;
+    p.batch = 64; /* about 10 TiB: more than any machine this runs on */
     expect_error(m, &p, SANA_ERR_OUT_OF_MEMORY, "GiB");
     p.width = p.height = 64;
+    p.batch = 1;
     sana_image *init = NULL;
     CHECK_OK(sana_image_create(64, 64, 3, &init));
     p.init_image = init;
