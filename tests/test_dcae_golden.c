@@ -107,7 +107,7 @@ static void run_decode(const tu_case *c, int tiled) {
     sn_dcae_free(ae);
 }
 
-static void run_encode(const tu_case *c) {
+static void run_encode(const tu_case *c, int tiled) {
     sn_dcae *ae = NULL;
     CHECK_OK(sn_dcae_load(be, tu_case_model_dir(c), NULL, &ae));
     if (!ae) return;
@@ -118,7 +118,11 @@ static void run_encode(const tu_case *c) {
     CHECK_OK(sn_tensor_alloc(be, SN_F32, 4,
                              SN_SHAPE(img.shape[0], sn_dcae_latent_channels(ae), img.shape[2] / f, img.shape[3] / f), &z));
     tap_store taps = {0};
-    CHECK_OK(sn_dcae_encode(ae, &x, tap_fn, &taps, &z));
+    if (tiled)
+        CHECK_OK(sn_dcae_encode_tiled(ae, &x, (int32_t)tu_param_num(c, "tile_sample_min_height", 512),
+                                      (int32_t)tu_param_num(c, "tile_sample_stride_height", 448), &z));
+    else
+        CHECK_OK(sn_dcae_encode(ae, &x, tap_fn, &taps, &z));
     float *out = malloc((size_t)sn_numel(&z) * sizeof(float));
     CHECK_OK(sn_download_f32(&z, out));
     compare_outputs(c, &taps, out, (size_t)sn_numel(&z));
@@ -139,8 +143,9 @@ int main(void) {
     for (int i = 0; i < n && i < 16; i++) run_decode(cases[i], 0);
     n = tu_cases_of_kind("dcae_encode", cases, 16);
     CHECK(n >= 2, "expected the dcae_encode cases, found %d", n);
-    for (int i = 0; i < n && i < 16; i++) run_encode(cases[i]);
+    for (int i = 0; i < n && i < 16; i++) run_encode(cases[i], 0);
     run_decode(tu_case_require("dcae_tiled/decode"), 1);
+    run_encode(tu_case_require("dcae_tiled/encode"), 1);
     sn_backend_free(be);
     return tu_finish("test_dcae_golden");
 }

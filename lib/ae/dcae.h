@@ -118,6 +118,12 @@ sn_dcae_decode_stats sn_dcae_last_decode_stats(void);
 sana_status sn_dcae_encode(const sn_dcae *ae, const sn_tensor *x, sn_dcae_tap_fn tap,
                            void *tap_user, sn_tensor *z);
 
+/* diffusers' tiled_encode (enable_tiling): image tiles of tile_size pixels at tile_stride, each
+ * encoded alone, latents blended over (tile_size - tile_stride) / f and cropped. Approximate.
+ * Sizes must be multiples of f; an image no larger than one tile is encoded whole. */
+sana_status sn_dcae_encode_tiled(const sn_dcae *ae, const sn_tensor *x, int32_t tile_size,
+                                 int32_t tile_stride, sn_tensor *z);
+
 /* --- pixels <-> uint8 RGB, as diffusers' VaeImageProcessor ------------------------------------ */
 
 /* Decoder output plane-major [3, H, W] floats to interleaved RGB uint8 rows:

@@ -46,70 +46,63 @@ static void sn_dcae_blend(const sn_dcae_tile *a, sn_dcae_tile *b, int64_t C, int
     }
 }
 
-sana_status sn_dcae_decode_tiled(const sn_dcae *ae, const sn_tensor *z, const sn_dcae_decode_opts *o,
-                                 sn_tensor *y, sn_dcae_decode_stats *stats) {
-    const int64_t f = sn_dcae_spatial_factor(ae), L = z->shape[1], h = z->shape[2], w = z->shape[3];
-    const int64_t C = y->shape[1], H = y->shape[2], W = y->shape[3];
-    const int64_t ts = o->tile_size, st = o->tile_stride;
-    if (ts <= 0 || st <= 0 || ts % f || st % f || st > ts)
-        return sn_fail(SANA_ERR_INVALID_ARGUMENT,
-                       "DC-AE tiled decode: tile size %lld and stride %lld must be positive multiples of "
-                       "%lld with stride <= size", (long long)ts, (long long)st, (long long)f);
-    const int64_t tl = ts / f, sl = st / f, blend = ts - st;
-    sn_dcae_decode_opts inner = *o;
-    inner.tiled = 0;
-    inner.tap = NULL;
-    const size_t es = sn_dtype_size(z->dtype);
-    if (h <= tl && w <= tl) { /* diffusers tiles only latents larger than one tile */
-        for (int64_t b = 0; b < z->shape[0]; b++) {
-            sn_tensor zb = *z, yb = *y;
-            zb.shape[0] = yb.shape[0] = 1;
-            zb.data = (char *)z->data + (size_t)(b * L * h * w) * es;
-            yb.data = (char *)y->data + (size_t)(b * C * H * W) * sn_dtype_size(y->dtype);
-            SN_TRY(sn_dcae_decode_image(ae, &zb, &inner, b, &yb, stats));
-        }
-        return SANA_OK;
-    }
-    const int64_t nr = (h + sl - 1) / sl, nc = (w + sl - 1) / sl;
+/* Runs the model on one tile: in [1, Ci, th, tw] -> out [1, Co, th*num/den, tw*num/den]. */
+typedef sana_status (*sn_dcae_tile_fn)(const sn_dcae *ae, const sn_tensor *in, int64_t b, void *user,
+                                       sn_tensor *out);
+
+/* The tiling loop shared by decode and encode (diffusers' tiled_decode / tiled_encode): input
+ * tiles of `tile` rows/cols at `stride`, outputs scaled by num/den, blended over `blend` output
+ * rows/cols with the tile above and to the left, cropped to `crop`, placed at the tile origin
+ * scaled. */
+static sana_status sn_dcae_tiled(const sn_dcae *ae, const sn_tensor *in, int64_t tile, int64_t stride,
+                                 int64_t num, int64_t den, int64_t blend, int64_t crop, sn_dcae_tile_fn fn,
+                                 void *user, sn_tensor *out) {
+    const int64_t Ci = in->shape[1], h = in->shape[2], w = in->shape[3];
+    const int64_t C = out->shape[1], H = out->shape[2], W = out->shape[3];
+    const size_t es = sn_dtype_size(in->dtype);
+    const int64_t nr = (h + stride - 1) / stride, nc = (w + stride - 1) / stride;
     sn_dcae_tile *prev = calloc((size_t)nc, sizeof *prev), *cur = calloc((size_t)nc, sizeof *cur);
     float *row = malloc((size_t)W * sizeof(float));
-    sana_status s = prev && cur && row ? SANA_OK : sn_fail(SANA_ERR_OUT_OF_MEMORY, "tiled decode");
-    for (int64_t b = 0; b < z->shape[0] && s == SANA_OK; b++)
+    sana_status s = prev && cur && row ? SANA_OK : sn_fail(SANA_ERR_OUT_OF_MEMORY, "tiled DC-AE");
+    for (int64_t b = 0; b < in->shape[0] && s == SANA_OK; b++)
         for (int64_t ti = 0; ti < nr && s == SANA_OK; ti++) {
             for (int64_t tj = 0; tj < nc && s == SANA_OK; tj++) {
-                const int64_t i0 = ti * sl, j0 = tj * sl;
-                const int64_t th = (h - i0 < tl ? h - i0 : tl), tw = (w - j0 < tl ? w - j0 : tl);
-                sn_tensor zt = {0}, yt = {0};
-                s = sn_tensor_alloc(z->be, z->dtype, 4, SN_SHAPE(1, L, th, tw), &zt);
-                if (s == SANA_OK) s = sn_tensor_alloc(z->be, y->dtype, 4, SN_SHAPE(1, C, th * f, tw * f), &yt);
-                for (int64_t c = 0; c < L && s == SANA_OK; c++) /* z[b, c, i0:i0+th, j0:j0+tw] */
+                const int64_t i0 = ti * stride, j0 = tj * stride;
+                const int64_t th = (h - i0 < tile ? h - i0 : tile), tw = (w - j0 < tile ? w - j0 : tile);
+                sn_tensor it = {0}, ot = {0};
+                s = sn_tensor_alloc(in->be, in->dtype, 4, SN_SHAPE(1, Ci, th, tw), &it);
+                if (s == SANA_OK)
+                    s = sn_tensor_alloc(in->be, out->dtype, 4, SN_SHAPE(1, C, th * num / den, tw * num / den), &ot);
+                for (int64_t c = 0; c < Ci && s == SANA_OK; c++) /* in[b, c, i0:i0+th, j0:j0+tw] */
                     for (int64_t r = 0; r < th && s == SANA_OK; r++) {
-                        sn_tensor d = {.dtype = z->dtype, .ndim = 1, .shape = {tw}, .be = z->be};
+                        sn_tensor d = {.dtype = in->dtype, .ndim = 1, .shape = {tw}, .be = in->be};
                         sn_tensor src = d;
-                        d.data = (char *)zt.data + (size_t)((c * th + r) * tw) * es;
-                        src.data = (char *)z->data + (size_t)(((b * L + c) * h + i0 + r) * w + j0) * es;
+                        d.data = (char *)it.data + (size_t)((c * th + r) * tw) * es;
+                        src.data = (char *)in->data + (size_t)(((b * Ci + c) * h + i0 + r) * w + j0) * es;
                         s = sn_copy(&d, &src);
                     }
-                if (s == SANA_OK) s = sn_dcae_decode_image(ae, &zt, &inner, b, &yt, stats);
-                cur[tj].th = th * f, cur[tj].tw = tw * f;
+                if (s == SANA_OK) s = fn(ae, &it, b, user, &ot);
+                cur[tj].th = th * num / den, cur[tj].tw = tw * num / den;
                 free(cur[tj].px);
-                cur[tj].px = s == SANA_OK ? malloc((size_t)sn_numel(&yt) * sizeof(float)) : NULL;
-                if (s == SANA_OK && !cur[tj].px) s = sn_fail(SANA_ERR_OUT_OF_MEMORY, "tiled decode");
-                if (s == SANA_OK) s = sn_download_f32(&yt, cur[tj].px);
-                sn_tensor_free(&zt);
-                sn_tensor_free(&yt);
+                cur[tj].px = s == SANA_OK ? malloc((size_t)sn_numel(&ot) * sizeof(float)) : NULL;
+                if (s == SANA_OK && !cur[tj].px) s = sn_fail(SANA_ERR_OUT_OF_MEMORY, "tiled DC-AE");
+                if (s == SANA_OK) s = sn_download_f32(&ot, cur[tj].px);
+                sn_tensor_free(&it);
+                sn_tensor_free(&ot);
             }
             /* blend with the tile above (already blended) and to the left, crop, place */
             for (int64_t tj = 0; tj < nc && s == SANA_OK; tj++) {
                 if (ti > 0) sn_dcae_blend(&prev[tj], &cur[tj], C, blend, 1);
                 if (tj > 0) sn_dcae_blend(&cur[tj - 1], &cur[tj], C, blend, 0);
-                const int64_t ch = cur[tj].th < st ? cur[tj].th : st, cw = cur[tj].tw < st ? cur[tj].tw : st;
-                const int64_t oy = ti * st, ox = tj * st;
+                const int64_t oy = ti * stride * num / den, ox = tj * stride * num / den;
+                int64_t ch = cur[tj].th < crop ? cur[tj].th : crop, cw = cur[tj].tw < crop ? cur[tj].tw : crop;
+                ch = oy + ch > H ? H - oy : ch; /* the final [:H, :W] */
+                cw = ox + cw > W ? W - ox : cw;
                 for (int64_t c = 0; c < C && s == SANA_OK; c++)
                     for (int64_t r = 0; r < ch && s == SANA_OK; r++) {
                         memcpy(row, cur[tj].px + (c * cur[tj].th + r) * cur[tj].tw, (size_t)cw * sizeof(float));
-                        sn_tensor d = {.dtype = SN_F32, .ndim = 1, .shape = {cw}, .be = y->be};
-                        d.data = (char *)y->data + (size_t)(((b * C + c) * H + oy + r) * W + ox) * sn_dtype_size(y->dtype);
+                        sn_tensor d = {.dtype = SN_F32, .ndim = 1, .shape = {cw}, .be = out->be};
+                        d.data = (char *)out->data + (size_t)(((b * C + c) * H + oy + r) * W + ox) * sn_dtype_size(out->dtype);
                         s = sn_upload_convert(&d, SN_F32, row);
                     }
             }
@@ -122,4 +115,61 @@ sana_status sn_dcae_decode_tiled(const sn_dcae *ae, const sn_tensor *z, const sn
     }
     free(prev), free(cur), free(row);
     return s;
+}
+
+typedef struct sn_dcae_dec_user {
+    const sn_dcae_decode_opts *o;
+    sn_dcae_decode_stats *stats;
+} sn_dcae_dec_user;
+
+static sana_status sn_dcae_decode_tile(const sn_dcae *ae, const sn_tensor *in, int64_t b, void *user,
+                                       sn_tensor *out) {
+    sn_dcae_dec_user *u = user;
+    return sn_dcae_decode_image(ae, in, u->o, b, out, u->stats);
+}
+
+sana_status sn_dcae_decode_tiled(const sn_dcae *ae, const sn_tensor *z, const sn_dcae_decode_opts *o,
+                                 sn_tensor *y, sn_dcae_decode_stats *stats) {
+    const int64_t f = sn_dcae_spatial_factor(ae), h = z->shape[2], w = z->shape[3];
+    const int64_t ts = o->tile_size, st = o->tile_stride;
+    if (ts <= 0 || st <= 0 || ts % f || st % f || st > ts)
+        return sn_fail(SANA_ERR_INVALID_ARGUMENT,
+                       "DC-AE tiled decode: tile size %lld and stride %lld must be positive multiples of "
+                       "%lld with stride <= size", (long long)ts, (long long)st, (long long)f);
+    sn_dcae_decode_opts inner = *o;
+    inner.tiled = 0;
+    inner.tap = NULL;
+    sn_dcae_dec_user u = {&inner, stats};
+    if (h <= ts / f && w <= ts / f) { /* diffusers tiles only latents larger than one tile */
+        const size_t es = sn_dtype_size(z->dtype);
+        for (int64_t b = 0; b < z->shape[0]; b++) {
+            sn_tensor zb = *z, yb = *y;
+            zb.shape[0] = yb.shape[0] = 1;
+            zb.data = (char *)z->data + (size_t)(b * sn_numel(&zb)) * es;
+            yb.data = (char *)y->data + (size_t)(b * sn_numel(&yb)) * sn_dtype_size(y->dtype);
+            SN_TRY(sn_dcae_decode_image(ae, &zb, &inner, b, &yb, stats));
+        }
+        return SANA_OK;
+    }
+    return sn_dcae_tiled(ae, z, ts / f, st / f, f, 1, ts - st, st, sn_dcae_decode_tile, &u, y);
+}
+
+static sana_status sn_dcae_encode_tile(const sn_dcae *ae, const sn_tensor *in, int64_t b, void *user,
+                                       sn_tensor *out) {
+    (void)b, (void)user;
+    return sn_dcae_encode(ae, in, NULL, NULL, out);
+}
+
+sana_status sn_dcae_encode_tiled(const sn_dcae *ae, const sn_tensor *x, int32_t tile_size,
+                                 int32_t tile_stride, sn_tensor *z) {
+    const int64_t f = sn_dcae_spatial_factor(ae), ts = tile_size, st = tile_stride;
+    if (ts <= 0 || st <= 0 || ts % f || st % f || st > ts)
+        return sn_fail(SANA_ERR_INVALID_ARGUMENT,
+                       "DC-AE tiled encode: tile size %lld and stride %lld must be positive multiples of "
+                       "%lld with stride <= size", (long long)ts, (long long)st, (long long)f);
+    if (x->ndim != 4 || z->ndim != 4 || x->shape[2] % f || x->shape[3] % f || z->shape[0] != x->shape[0] ||
+        z->shape[2] * f != x->shape[2] || z->shape[3] * f != x->shape[3])
+        return sn_fail(SANA_ERR_INVALID_ARGUMENT, "DC-AE tiled encode: image and latent shapes do not fit");
+    if (x->shape[2] <= ts && x->shape[3] <= ts) return sn_dcae_encode(ae, x, NULL, NULL, z);
+    return sn_dcae_tiled(ae, x, ts, st, 1, f, (ts - st) / f, st / f, sn_dcae_encode_tile, NULL, z);
 }
