@@ -45,6 +45,48 @@ int sn_k_depthwise(const void *x, const void *w, const void *bias, void *y, int 
 int sn_k_bias_channels(void *y, int dt, const void *bias, int bias_dt, int64_t B, int64_t C,
                        int64_t P, cudaStream_t s);
 
+/* --- model ops added after the first set (DiT, DC-AE, text encoder) ---------------------------- */
+
+/* rotate-half RoPE over x[rows, D] with rows = B*H*N; row r is at position pos0 + r % N */
+int sn_k_rope(const void *x, void *y, int dt, int64_t rows, int64_t N, int64_t D, float theta,
+              int64_t pos0, cudaStream_t s);
+/* y[R, F] = x[R, :F] * act(x[R, F:]) */
+int sn_k_glu(const void *x, void *y, int dt, int64_t R, int64_t F, int act, cudaStream_t s);
+/* x[R, C] += gate[r / per_batch, C] * y (gate may be NULL); gate has x's dtype */
+int sn_k_gated_add(void *x, const void *y, const void *gate, int dt, int64_t R, int64_t C,
+                   int64_t per_batch, cudaStream_t s);
+/* depthwise conv, channel-last x[B, H, W, C], w[C, 1, kh, kw], stride 1 */
+int sn_k_dwconv_nhwc(const void *x, const void *w, const void *bias, void *y, int dt, int wdt,
+                     int64_t B, int64_t H, int64_t W, int64_t C, int64_t kh, int64_t kw,
+                     int64_t pad, int64_t Ho, int64_t Wo, cudaStream_t s);
+
+/* ReLU linear attention over strided views: element (batch b, head h, token n, channel c) of a
+ * tensor is at b*v.b + h*v.h + n*v.n + c*v.c. `scratch` holds sn_k_linattn_scratch_floats()
+ * floats (per-chunk partial sums; fp32). Head dims up to ~100 (shared memory). */
+typedef struct sn_linattn_view {
+    int64_t b, h, n, c;
+} sn_linattn_view;
+#define SN_LINATTN_CHUNK 256 /* tokens per partial state */
+int64_t sn_k_linattn_scratch_floats(int64_t B, int64_t H, int64_t N, int64_t d, int64_t dv);
+int sn_k_linattn(const void *q, sn_linattn_view qv, const void *k, sn_linattn_view kv,
+                 const void *v, sn_linattn_view vv, void *y, sn_linattn_view yv, int dt, int64_t B,
+                 int64_t H, int64_t N, int64_t d, int64_t dv, float eps, float *scratch,
+                 cudaStream_t s);
+
+/* DC-AE: columns cols[rows, Ci*kh*kw, Wo] of output rows oy0 .. oy0 + rows - 1 of one image of
+ * conv2d(up(x_full)); x holds rows [x_row0, ...) of x_full (h_full rows) */
+int sn_k_im2col_band(const void *x, void *cols, int dt, int64_t rows, int64_t Ci, int64_t Hx,
+                     int64_t Wx, int64_t kh, int64_t kw, int up, int stride, int pad,
+                     int64_t x_row0, int64_t h_full, int64_t oy0, int64_t Wo, cudaStream_t s);
+/* per-pixel RMSNorm over the channels of NCHW x[B, C, P] */
+int sn_k_channel_norm(const void *x, void *y, int dt, const void *w, const void *b, int wdt,
+                      int64_t B, int64_t C, int64_t P, float eps, int act, cudaStream_t s);
+int sn_k_shortcut_dup(const void *x, void *y, int dt, int64_t B, int64_t Ci, int64_t Hx,
+                      int64_t Wx, int64_t Co, int64_t Hy, int64_t Wy, int f, int64_t x_row0,
+                      int64_t y_row0, cudaStream_t s);
+int sn_k_shortcut_avg(const void *x, void *y, int dt, int64_t B, int64_t Ci, int64_t Hx,
+                      int64_t Wx, int64_t Co, int64_t Hy, int64_t Wy, int f, cudaStream_t s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -23,6 +23,7 @@
 #define SN_MAX_DIMS 4
 
 typedef struct sn_backend sn_backend;
+struct sn_graph;
 
 typedef struct sn_tensor {
     sn_dtype dtype;
@@ -164,6 +165,21 @@ typedef struct sn_ops {
                                 sn_tensor *y, int64_t y_row0);
     /* y += mean over consecutive groups of f²·Ci/Co channels of pixel_unshuffle(x, f) */
     sana_status (*shortcut_avg)(sn_backend *be, const sn_tensor *x, int32_t f, sn_tensor *y);
+
+    /* --- graphs and memory (issue 8); optional, NULL on the CPU; used through sn_graph_run and
+     * sn_backend_memory below, never directly --- */
+    /* begin: capture the ops that follow into *g (a new graph when *g is NULL or holds none), or,
+     * when *g holds a captured graph, a host-only dry run that checks the calls against it and
+     * stages their uploads. end: finishes either; *launchable says whether *g can be launched
+     * (0 after a failed run, or a dry run that differed from the capture: the graph is dropped
+     * and the next begin captures again). */
+    sana_status (*graph_begin)(sn_backend *be, struct sn_graph **g);
+    sana_status (*graph_end)(sn_backend *be, struct sn_graph *g, sana_status run_status,
+                             int *launchable);
+    sana_status (*graph_launch)(sn_backend *be, struct sn_graph *g);
+    void (*graph_free)(sn_backend *be, struct sn_graph *g);
+    /* device bytes this backend holds now and at most since creation */
+    sana_status (*memory)(sn_backend *be, size_t *in_use, size_t *peak);
 } sn_ops;
 
 struct sn_backend {
@@ -247,5 +263,29 @@ sana_status sn_linear_attention_relu(const sn_tensor *qkv, float eps, sn_tensor 
 sana_status sn_shortcut_dup(const sn_tensor *x, int64_t x_row0, int32_t f, sn_tensor *y,
                             int64_t y_row0);
 sana_status sn_shortcut_avg(const sn_tensor *x, int32_t f, sn_tensor *y);
+
+/* --- graphs and device memory (issue 8); wrappers in backend/backend_graph.c ------------------
+ * sn_graph_run(be, &graph, fn, user) runs fn(user), a sequence of ops on `be`, as one replayable
+ * graph where the backend has graphs (CUDA), else simply calls fn(user). The first call captures
+ * fn's ops into *graph (allocating it) and launches it. Every later call runs fn again on the host
+ * as a dry run: the ops launch nothing, their arguments (data pointers, shapes, scalars) are
+ * checked against the capture and their uploads (timestep sinusoids...) are staged; then the
+ * graph is launched with the new upload contents. A call that differs from the capture (other
+ * tensors, shapes or scalars; a different scratch position) is captured again, so replay never
+ * computes something else than fn would. Rules for fn: ops and uploads only (no download, no
+ * synchronize, no persistent allocation); host values that change between calls must reach the
+ * device through uploads, not through op scalars (those force a recapture); the same scratch
+ * mark at every call (give the scratch back before returning, start from the same position).
+ * Launches are asynchronous: download or sn_backend_sync to see results. Free with
+ * sn_graph_free before the tensors it uses and before the backend. */
+typedef struct sn_graph sn_graph;
+typedef sana_status (*sn_graph_fn)(void *user);
+sana_status sn_graph_run(sn_backend *be, sn_graph **graph, sn_graph_fn fn, void *user);
+void sn_graph_free(sn_backend *be, sn_graph *graph);
+/* waits for every op queued on `be` */
+sana_status sn_backend_sync(sn_backend *be);
+/* device memory held by the backend now and at its peak (weights, scratch chunks, workspaces);
+ * SANA_ERR_UNSUPPORTED on backends that do not count it (CPU) */
+sana_status sn_backend_memory(sn_backend *be, size_t *in_use, size_t *peak);
 
 #endif

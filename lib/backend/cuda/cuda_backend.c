@@ -1,44 +1,73 @@
 /* CUDA backend, host side: device selection, memory, transfers, and the ops table. GEMMs go to
- * cuBLAS (bf16/fp16 inputs, fp32 accumulation; exact fp32 in the fp32 mode used to check against
- * the CPU), everything else to the kernels in kernels/. Nothing here synchronises with the host
- * except download and synchronize, so a forward pass can be captured as a CUDA graph. */
-#include <cublas_v2.h>
-#include <cuda_runtime.h>
+ * cuBLASLt (cuda_gemm.c: bf16/fp16 inputs, fp32 accumulation; exact fp32 in the fp32 mode used to
+ * check against the CPU), everything else to the kernels in kernels/. Nothing here synchronises
+ * with the host except upload, download and synchronize, and no op allocates (scratch comes from
+ * the arena, the GEMM workspace is preallocated), so a forward pass can be captured as a CUDA
+ * graph (cuda_graph.c). */
 #include <stdlib.h>
+#include <string.h>
 
-#include "backend/backend.h"
+#include "backend/cuda/cuda_internal.h"
 #include "core/log.h"
 #include "kernels/kernels.h"
 
-typedef struct sn_cuda {
-    int device;
-    cudaStream_t stream;
-    cublasHandle_t blas;
-} sn_cuda;
+#define SN_LT_WORKSPACE ((size_t)32 << 20)
 
-static sn_cuda *sn_cuda_of(sn_backend *be) { return (sn_cuda *)be->impl; }
-
-static sana_status sn_cuda_check(int e, const char *what) {
+sana_status sn_cuda_check(int e, const char *what) {
     if (e == cudaSuccess) return SANA_OK;
+    if (e == cudaErrorMemoryAllocation) {
+        cudaGetLastError();
+        return sn_fail(SANA_ERR_OUT_OF_MEMORY, "cuda: %s: out of device memory", what);
+    }
     return sn_fail(SANA_ERR_BACKEND, "cuda: %s: %s", what, cudaGetErrorString((cudaError_t)e));
 }
 
-static sana_status sn_blas_check(cublasStatus_t e, const char *what) {
+sana_status sn_cuda_lt_check(cublasStatus_t e, const char *what) {
     if (e == CUBLAS_STATUS_SUCCESS) return SANA_OK;
-    return sn_fail(SANA_ERR_BACKEND, "cublas: %s: status %d", what, (int)e);
+    return sn_fail(SANA_ERR_BACKEND, "cublasLt: %s: status %d", what, (int)e);
 }
 
 /* --- memory ----------------------------------------------------------------------------------- */
 
-static void *sn_cuda_alloc(sn_backend *be, size_t bytes) {
-    (void)be;
+/* Every device allocation is counted (pointer -> size), for sn_backend_memory's peak. */
+void *sn_cuda_alloc(sn_backend *be, size_t bytes) {
+    sn_cuda *c = sn_cuda_of(be);
     void *p = NULL;
-    return cudaMalloc(&p, bytes ? bytes : 1) == cudaSuccess ? p : NULL;
+    bytes = bytes ? bytes : 1;
+    if (c->n_allocs == c->cap_allocs) {
+        size_t cap = c->cap_allocs ? 2 * c->cap_allocs : 1024;
+        sn_cuda_alloc_rec *r = realloc(c->allocs, cap * sizeof *r);
+        if (!r) return NULL;
+        c->allocs = r;
+        c->cap_allocs = cap;
+    }
+    if (cudaMalloc(&p, bytes) != cudaSuccess) {
+        cudaGetLastError();
+        return NULL;
+    }
+    c->allocs[c->n_allocs++] = (sn_cuda_alloc_rec){p, bytes};
+    c->in_use += bytes;
+    if (c->in_use > c->peak) c->peak = c->in_use;
+    return p;
 }
 
-static void sn_cuda_free(sn_backend *be, void *ptr) {
-    (void)be;
-    if (ptr) cudaFree(ptr);
+void sn_cuda_free(sn_backend *be, void *ptr) {
+    sn_cuda *c = sn_cuda_of(be);
+    if (!ptr) return;
+    for (size_t i = c->n_allocs; i-- > 0;)
+        if (c->allocs[i].ptr == ptr) {
+            c->in_use -= c->allocs[i].bytes;
+            c->allocs[i] = c->allocs[--c->n_allocs];
+            break;
+        }
+    cudaFree(ptr);
+}
+
+static sana_status sn_cuda_memory(sn_backend *be, size_t *in_use, size_t *peak) {
+    sn_cuda *c = sn_cuda_of(be);
+    if (in_use) *in_use = c->in_use;
+    if (peak) *peak = c->peak;
+    return SANA_OK;
 }
 
 static void *sn_cuda_chunk_alloc(void *owner, size_t bytes) { return sn_cuda_alloc(owner, bytes); }
@@ -47,8 +76,12 @@ static void sn_cuda_chunk_free(void *owner, void *ptr) { sn_cuda_free(owner, ptr
 static void sn_cuda_destroy(sn_backend *be) {
     sn_cuda *c = sn_cuda_of(be);
     if (c) {
-        if (c->blas) cublasDestroy(c->blas);
+        if (c->stream) cudaStreamSynchronize(c->stream);
+        sn_cuda_gemm_release(c);
+        if (c->lt_workspace) sn_cuda_free(be, c->lt_workspace);
+        if (c->lt) cublasLtDestroy(c->lt);
         if (c->stream) cudaStreamDestroy(c->stream);
+        free(c->allocs);
         free(c);
     }
     free(be);
@@ -106,40 +139,29 @@ static sana_status sn_cuda_sync(sn_backend *be) {
 
 /* --- GEMM ------------------------------------------------------------------------------------- */
 
-static cudaDataType_t sn_cuda_type(sn_dtype t) {
-    return t == SN_F32 ? CUDA_R_32F : t == SN_F16 ? CUDA_R_16F : CUDA_R_16BF;
-}
-
-/* Row-major Y[M, N] = alpha * A[M, K] · op(B) as column-major Yᵀ = op(B)ᵀ · Aᵀ, batched. */
-static sana_status sn_cuda_gemm(sn_backend *be, int trans_b, int64_t batch, int64_t M, int64_t N, int64_t K,
-                                float alpha, const sn_tensor *a, int64_t stride_a, const sn_tensor *b,
-                                int64_t stride_b, sn_tensor *y, int64_t stride_y) {
-    sn_cuda *c = sn_cuda_of(be);
-    float beta = 0.0f;
-    cublasComputeType_t compute = CUBLAS_COMPUTE_32F; /* fp32 accumulation; no TF32 in fp32 mode */
-    return sn_blas_check(
-        cublasGemmStridedBatchedEx(c->blas, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, CUBLAS_OP_N, (int)N, (int)M,
-                                   (int)K, &alpha, b->data, sn_cuda_type(b->dtype), (int)(trans_b ? K : N),
-                                   stride_b, a->data, sn_cuda_type(a->dtype), (int)K, stride_a, &beta, y->data,
-                                   sn_cuda_type(y->dtype), (int)N, stride_y, (int)batch, compute,
-                                   CUBLAS_GEMM_DEFAULT),
-        "gemm");
-}
-
 static sana_status sn_cuda_linear(sn_backend *be, const sn_tensor *x, const sn_tensor *w, const sn_tensor *b,
                                   sn_act act, sn_tensor *y) {
     int64_t N = w->shape[0], K = w->shape[1], M = sn_numel(x) / K;
-    SN_TRY(sn_cuda_gemm(be, 1, 1, M, N, K, 1.0f, x, 0, w, 0, y, 0));
-    if (!b && act == SN_ACT_NONE) return SANA_OK;
-    return sn_cuda_check(sn_k_bias_act(y->data, y->dtype, b ? b->data : NULL, b ? b->dtype : SN_F32, M, N, act,
-                                       sn_cuda_of(be)->stream),
-                         "bias/activation");
+    if (w->dtype != x->dtype) return sn_fail(SANA_ERR_INTERNAL, "cuda linear: x and w dtypes differ");
+    sn_gemm_args g = {0};
+    g.trans_b = 1, g.M = M, g.N = N, g.K = K, g.batch = 1;
+    g.a = x->data, g.lda = K, g.b = w->data, g.ldb = K, g.y = y->data, g.ldy = N;
+    g.ab_type = x->dtype, g.y_type = y->dtype, g.alpha = 1.0f;
+    g.bias = b ? b->data : NULL, g.bias_type = b ? b->dtype : y->dtype, g.act = act;
+    return sn_cuda_gemm(be, &g);
 }
 
 static sana_status sn_cuda_matmul(sn_backend *be, const sn_tensor *a, const sn_tensor *bm, int32_t trans_b,
                                   float alpha, sn_tensor *y) {
     int64_t Bt = a->shape[0], M = a->shape[1], K = a->shape[2], N = y->shape[2];
-    return sn_cuda_gemm(be, trans_b, Bt, M, N, K, alpha, a, M * K, bm, K * N, y, M * N);
+    if (bm->dtype != a->dtype) return sn_fail(SANA_ERR_INTERNAL, "cuda matmul: operand dtypes differ");
+    sn_gemm_args g = {0};
+    g.trans_b = trans_b, g.M = M, g.N = N, g.K = K, g.batch = Bt;
+    g.a = a->data, g.lda = K, g.stride_a = M * K;
+    g.b = bm->data, g.ldb = trans_b ? K : N, g.stride_b = K * N;
+    g.y = y->data, g.ldy = N, g.stride_y = M * N;
+    g.ab_type = a->dtype, g.y_type = y->dtype, g.alpha = alpha, g.act = SN_ACT_NONE;
+    return sn_cuda_gemm(be, &g);
 }
 
 /* Convolution: depthwise directly; otherwise im2col per image and group, then one GEMM. */
@@ -172,7 +194,11 @@ static sana_status sn_cuda_conv2d(sn_backend *be, const sn_tensor *x, const sn_t
             wg.data = (char *)w->data + (size_t)(g * Cog * Kd) * sn_dtype_size(w->dtype);
             yg.data = (char *)y->data + (size_t)((n * Co + g * Cog) * P) * sn_dtype_size(y->dtype);
             /* Y[Cog, P] = W[Cog, Kd] · cols[Kd, P] */
-            if (st == SANA_OK) st = sn_cuda_gemm(be, 0, 1, Cog, P, Kd, 1.0f, &wg, 0, &src, 0, &yg, 0);
+            sn_gemm_args ga = {0};
+            ga.M = Cog, ga.N = P, ga.K = Kd, ga.batch = 1;
+            ga.a = wg.data, ga.lda = Kd, ga.b = src.data, ga.ldb = P, ga.y = yg.data, ga.ldy = P;
+            ga.ab_type = x->dtype, ga.y_type = y->dtype, ga.alpha = 1.0f, ga.act = SN_ACT_NONE;
+            if (st == SANA_OK) st = sn_cuda_gemm(be, &ga);
         }
     sn_scratch_reset(be, mark);
     if (st == SANA_OK && b)
@@ -269,6 +295,21 @@ static const sn_ops sn_cuda_ops = {
     .layer_norm = sn_cuda_layer_norm,
     .rms_norm = sn_cuda_rms_norm,
     .attention = sn_cuda_attention,
+    .rope = sn_cuda_rope,
+    .linear_attention = sn_cuda_linear_attention,
+    .dwconv2d_nhwc = sn_cuda_dwconv2d_nhwc,
+    .glu = sn_cuda_glu,
+    .gated_add = sn_cuda_gated_add,
+    .conv2d_band = sn_cuda_conv2d_band,
+    .channel_norm = sn_cuda_channel_norm,
+    .linear_attention_relu = sn_cuda_linear_attention_relu,
+    .shortcut_dup = sn_cuda_shortcut_dup,
+    .shortcut_avg = sn_cuda_shortcut_avg,
+    .graph_begin = sn_cuda_graph_begin,
+    .graph_end = sn_cuda_graph_end,
+    .graph_launch = sn_cuda_graph_launch,
+    .graph_free = sn_cuda_graph_free,
+    .memory = sn_cuda_memory,
 };
 
 sana_status sn_backend_cuda_create(int32_t device, sana_precision precision, sn_backend **out) {
@@ -293,8 +334,12 @@ sana_status sn_backend_cuda_create(int32_t device, sana_precision precision, sn_
     be->impl = c;
     c->device = device;
     sana_status st = sn_cuda_check(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), "stream");
-    if (st == SANA_OK) st = sn_blas_check(cublasCreate(&c->blas), "create");
-    if (st == SANA_OK) st = sn_blas_check(cublasSetStream(c->blas, c->stream), "set stream");
+    if (st == SANA_OK) st = sn_cuda_lt_check(cublasLtCreate(&c->lt), "create");
+    if (st == SANA_OK) {
+        c->lt_workspace_bytes = SN_LT_WORKSPACE;
+        c->lt_workspace = sn_cuda_alloc(be, c->lt_workspace_bytes);
+        if (!c->lt_workspace) st = sn_fail(SANA_ERR_OUT_OF_MEMORY, "cuda: cuBLASLt workspace");
+    }
     if (st != SANA_OK) {
         sn_cuda_destroy(be);
         return st;

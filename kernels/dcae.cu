@@ -1,0 +1,127 @@
+// DC-AE kernels: the columns of a row-banded convolution with fused nearest upsampling (the GEMM
+// is cuBLASLt's, batched over output rows), the per-pixel channel RMSNorm, and the
+// parameter-free up/down shortcuts of residual autoencoding.
+#include "common.cuh"
+#include "kernels.h"
+
+using namespace sn;
+
+#define SN_GRID_LOOP(i, n) \
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
+
+// cols[r, (ci*kh + ky)*kw + kx, ox] for output rows oy = oy0 + r of one image: the value of the
+// upsampled input at (oy*stride - pad + ky, ox*stride - pad + kx), zero outside it. x holds rows
+// [x_row0, ...) of the (not upsampled) input.
+template <typename T>
+__global__ void k_im2col_band(const T *x, T *cols, int64_t rows, int64_t Ci, int64_t Hx, int64_t Wx, int64_t kh,
+                              int64_t kw, int up, int stride, int pad, int64_t x_row0, int64_t Hin, int64_t oy0,
+                              int64_t Wo) {
+    int64_t K = Ci * kh * kw, Win = Wx * up;
+    SN_GRID_LOOP(i, rows * K * Wo) {
+        int64_t ox = i % Wo, kk = (i / Wo) % K, r = i / (Wo * K);
+        int64_t ci = kk / (kh * kw), ky = (kk / kw) % kh, kx = kk % kw;
+        int64_t iy = (oy0 + r) * stride - pad + ky, ix = ox * stride - pad + kx;
+        float v = 0.0f;
+        if (iy >= 0 && iy < Hin && ix >= 0 && ix < Win) v = ld(x, (ci * Hx + (iy / up - x_row0)) * Wx + ix / up);
+        st(cols, i, v);
+    }
+}
+template <typename T>
+static int im2col_band_t(const void *x, void *cols, int64_t rows, int64_t Ci, int64_t Hx, int64_t Wx, int64_t kh,
+                         int64_t kw, int up, int stride, int pad, int64_t x_row0, int64_t Hin, int64_t oy0,
+                         int64_t Wo, cudaStream_t s) {
+    k_im2col_band<<<grid_for(rows * Ci * kh * kw * Wo, 256), 256, 0, s>>>(
+        (const T *)x, (T *)cols, rows, Ci, Hx, Wx, kh, kw, up, stride, pad, x_row0, Hin, oy0, Wo);
+    return SN_LAUNCHED();
+}
+extern "C" int sn_k_im2col_band(const void *x, void *cols, int dt, int64_t rows, int64_t Ci, int64_t Hx,
+                                int64_t Wx, int64_t kh, int64_t kw, int up, int stride, int pad, int64_t x_row0,
+                                int64_t h_full, int64_t oy0, int64_t Wo, cudaStream_t s) {
+    return SN_DISPATCH(dt, im2col_band_t, x, cols, rows, Ci, Hx, Wx, kh, kw, up, stride, pad, x_row0,
+                       h_full * up, oy0, Wo, s);
+}
+
+// One thread per pixel: sum of squares over the channels in fp32 (a warp reads 32 consecutive
+// pixels of one channel), then y = act(x * rsqrt(mean + eps) * w + b). y may be x.
+template <typename T>
+__global__ void k_channel_norm(const T *x, T *y, const void *w, const void *b, int wdt, int64_t B, int64_t C,
+                               int64_t P, float eps, int a) {
+    SN_GRID_LOOP(i, B * P) {
+        int64_t n = i / P, p = i % P;
+        const T *xp = x + n * C * P + p;
+        float ss = 0.0f;
+        for (int64_t c = 0; c < C; c++) {
+            float v = ld(xp, c * P);
+            ss += v * v;
+        }
+        float inv = rsqrtf(ss / (float)C + eps);
+        T *yp = y + n * C * P + p;
+        for (int64_t c = 0; c < C; c++) {
+            float o = ld(xp, c * P) * inv * ld_any(w, wdt, c) + (b ? ld_any(b, wdt, c) : 0.0f);
+            st(yp, c * P, act(a, o));
+        }
+    }
+}
+template <typename T>
+static int channel_norm_t(const void *x, void *y, const void *w, const void *b, int wdt, int64_t B, int64_t C,
+                          int64_t P, float eps, int a, cudaStream_t s) {
+    k_channel_norm<<<grid_for(B * P, 128), 128, 0, s>>>((const T *)x, (T *)y, w, b, wdt, B, C, P, eps, a);
+    return SN_LAUNCHED();
+}
+extern "C" int sn_k_channel_norm(const void *x, void *y, int dt, const void *w, const void *b, int wdt, int64_t B,
+                                 int64_t C, int64_t P, float eps, int act, cudaStream_t s) {
+    return SN_DISPATCH(dt, channel_norm_t, x, y, w, b, wdt, B, C, P, eps, act, s);
+}
+
+// y[n, c, oy, ox] += x[n, (f²c + f·(oy%f) + ox%f) / r, oy/f - x_row0, ox/f], r = f²·Co/Ci, for the
+// band of output rows oy = y_row0 + row.
+template <typename T>
+__global__ void k_shortcut_dup(const T *x, T *y, int64_t B, int64_t Ci, int64_t Hx, int64_t Wx, int64_t Co,
+                               int64_t Hy, int64_t Wy, int f, int64_t x_row0, int64_t y_row0) {
+    int64_t r = (int64_t)f * f * Co / Ci;
+    SN_GRID_LOOP(idx, B * Co * Hy * Wy) {
+        int64_t ox = idx % Wy, row = (idx / Wy) % Hy, c = (idx / (Wy * Hy)) % Co, n = idx / (Wy * Hy * Co);
+        int64_t oy = y_row0 + row, sc = ((int64_t)f * f * c + f * (oy % f) + ox % f) / r;
+        st(y, idx, ld(y, idx) + ld(x, ((n * Ci + sc) * Hx + oy / f - x_row0) * Wx + ox / f));
+    }
+}
+template <typename T>
+static int shortcut_dup_t(const void *x, void *y, int64_t B, int64_t Ci, int64_t Hx, int64_t Wx, int64_t Co,
+                          int64_t Hy, int64_t Wy, int f, int64_t x_row0, int64_t y_row0, cudaStream_t s) {
+    k_shortcut_dup<<<grid_for(B * Co * Hy * Wy, 256), 256, 0, s>>>((const T *)x, (T *)y, B, Ci, Hx, Wx, Co, Hy, Wy,
+                                                                    f, x_row0, y_row0);
+    return SN_LAUNCHED();
+}
+extern "C" int sn_k_shortcut_dup(const void *x, void *y, int dt, int64_t B, int64_t Ci, int64_t Hx, int64_t Wx,
+                                 int64_t Co, int64_t Hy, int64_t Wy, int f, int64_t x_row0, int64_t y_row0,
+                                 cudaStream_t s) {
+    return SN_DISPATCH(dt, shortcut_dup_t, x, y, B, Ci, Hx, Wx, Co, Hy, Wy, f, x_row0, y_row0, s);
+}
+
+// y[n, o, Y, X] += mean over t < g of pixel_unshuffle(x, f)[o·g + t, Y, X], g = f²·Ci/Co; the sum
+// in float in channel order, then / g, as the CPU does.
+template <typename T>
+__global__ void k_shortcut_avg(const T *x, T *y, int64_t B, int64_t Ci, int64_t Hx, int64_t Wx, int64_t Co,
+                               int64_t Hy, int64_t Wy, int f) {
+    int64_t ff = (int64_t)f * f, g = ff * Ci / Co;
+    SN_GRID_LOOP(idx, B * Co * Hy * Wy) {
+        int64_t ox = idx % Wy, oy = (idx / Wy) % Hy, o = (idx / (Wy * Hy)) % Co, n = idx / (Wy * Hy * Co);
+        float s = 0.0f;
+        for (int64_t t = 0; t < g; t++) {
+            int64_t u = o * g + t, c = u / ff, i = (u % ff) / f, j = u % f;
+            s += ld(x, ((n * Ci + c) * Hx + f * oy + i) * Wx + f * ox + j);
+        }
+        st(y, idx, ld(y, idx) + s / (float)g);
+    }
+}
+template <typename T>
+static int shortcut_avg_t(const void *x, void *y, int64_t B, int64_t Ci, int64_t Hx, int64_t Wx, int64_t Co,
+                          int64_t Hy, int64_t Wy, int f, cudaStream_t s) {
+    k_shortcut_avg<<<grid_for(B * Co * Hy * Wy, 256), 256, 0, s>>>((const T *)x, (T *)y, B, Ci, Hx, Wx, Co, Hy, Wy,
+                                                                    f);
+    return SN_LAUNCHED();
+}
+extern "C" int sn_k_shortcut_avg(const void *x, void *y, int dt, int64_t B, int64_t Ci, int64_t Hx, int64_t Wx,
+                                 int64_t Co, int64_t Hy, int64_t Wy, int f, cudaStream_t s) {
+    return SN_DISPATCH(dt, shortcut_avg_t, x, y, B, Ci, Hx, Wx, Co, Hy, Wy, f, s);
+}
