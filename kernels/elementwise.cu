@@ -80,24 +80,26 @@ struct Shape4 {
     int64_t bs[4];
 };
 
+// b may have another float dtype than a and y (e.g. an fp32 table added to bf16 activations)
 template <typename T>
-__global__ void k_binary(const T *a, const T *b, T *y, int op, int nd, Shape4 sh, int64_t n) {
+__global__ void k_binary(const T *a, const void *b, int bdt, T *y, int op, int nd, Shape4 sh, int64_t n) {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
         int64_t rem = i, bo = 0;
         for (int d = nd - 1; d >= 0; d--) {
             bo += (rem % sh.a[d]) * sh.bs[d];
             rem /= sh.a[d];
         }
-        float u = ld(a, i), v = ld(b, bo);
+        float u = ld(a, i), v = ld_any(b, bdt, bo);
         st(y, i, op == 0 ? u + v : op == 1 ? u * v : u - v);
     }
 }
 template <typename T>
-static int binary_t(const void *a, const void *b, void *y, int op, int nd, Shape4 sh, int64_t n, cudaStream_t s) {
-    k_binary<<<grid_for(n, 256), 256, 0, s>>>((const T *)a, (const T *)b, (T *)y, op, nd, sh, n);
+static int binary_t(const void *a, const void *b, int bdt, void *y, int op, int nd, Shape4 sh, int64_t n,
+                    cudaStream_t s) {
+    k_binary<<<grid_for(n, 256), 256, 0, s>>>((const T *)a, b, bdt, (T *)y, op, nd, sh, n);
     return SN_LAUNCHED();
 }
-extern "C" int sn_k_binary(const void *a, const void *b, void *y, int dt, int op, int ndim,
+extern "C" int sn_k_binary(const void *a, const void *b, int b_dt, void *y, int dt, int op, int ndim,
                            const int64_t *a_shape, const int64_t *b_strides, cudaStream_t s) {
     Shape4 sh;
     int64_t n = 1;
@@ -106,7 +108,7 @@ extern "C" int sn_k_binary(const void *a, const void *b, void *y, int dt, int op
         sh.bs[d] = d < ndim ? b_strides[d] : 0;
         n *= sh.a[d];
     }
-    return SN_DISPATCH(dt, binary_t, a, b, y, op, ndim, sh, n, s);
+    return SN_DISPATCH(dt, binary_t, a, b, b_dt, y, op, ndim, sh, n, s);
 }
 
 template <typename T>

@@ -17,8 +17,9 @@ int sn_k_fill(void *dst, int dt, float value, int64_t n, cudaStream_t s);
 int sn_k_bias_act(void *y, int dt, const void *bias, int bias_dt, int64_t M, int64_t N, int act,
                   cudaStream_t s);
 int sn_k_unary(const void *x, void *y, int dt, int64_t n, int act, cudaStream_t s);
-/* y = a op b with b broadcast: b_strides[d] is b's stride along a's axis d (0 = broadcast) */
-int sn_k_binary(const void *a, const void *b, void *y, int dt, int op, int ndim,
+/* y = a op b with b broadcast: b_strides[d] is b's stride along a's axis d (0 = broadcast);
+ * b of dtype b_dt (any float type), a and y of dt */
+int sn_k_binary(const void *a, const void *b, int b_dt, void *y, int dt, int op, int ndim,
                 const int64_t *a_shape, const int64_t *b_strides, cudaStream_t s);
 int sn_k_scale(const void *x, void *y, int dt, int64_t n, float alpha, float beta, cudaStream_t s);
 /* y axis i = x axis perm[i]; x_strides_of_y[i] = x's stride along y's axis i */

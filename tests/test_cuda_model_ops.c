@@ -87,7 +87,16 @@ static void text_and_dit_ops(void) {
     CHECK_OK(sn_gated_add(&xr.g, &yr.g, NULL));
     compare("gated_add without gate", &xr);
 
-    pair all[] = {x, y, q, k, v, ya, xd, wd, bd, yd, yd0, xg, yg, xr, yr, gate};
+    /* an fp32 table added to activations of the GPU's dtype (the DiT's positional embedding) */
+    pair pa = mk(3, SN_SHAPE(2, 6, 16), 12), po = mk(3, SN_SHAPE(2, 6, 16), 0), pe = mk(2, SN_SHAPE(6, 16), 13);
+    sn_tensor_free(&pe.g);
+    CHECK_OK(sn_tensor_alloc(gpu, SN_F32, 2, SN_SHAPE(6, 16), &pe.g));
+    CHECK_OK(sn_upload_convert(&pe.g, SN_F32, pe.c.data));
+    CHECK_OK(sn_binary(SN_ADD, &pa.c, &pe.c, &po.c));
+    CHECK_OK(sn_binary(SN_ADD, &pa.g, &pe.g, &po.g));
+    compare("binary add of an fp32 table", &po);
+
+    pair all[] = {x, y, q, k, v, ya, xd, wd, bd, yd, yd0, xg, yg, xr, yr, gate, pa, po, pe};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) done(&all[i]);
 }
 

@@ -221,8 +221,8 @@ static sana_status sn_cuda_binary(sn_backend *be, sn_binop op, const sn_tensor *
         if (bi >= 0 && b->shape[bi] != 1) bstride[i] = st;
         if (bi >= 0) st *= b->shape[bi];
     }
-    if (b->dtype != a->dtype) return sn_fail(SANA_ERR_INTERNAL, "cuda binary: mixed dtypes");
-    return sn_cuda_check(sn_k_binary(a->data, b->data, y->data, a->dtype, (int)op, nd, a->shape, bstride,
+    if (y->dtype != a->dtype) return sn_fail(SANA_ERR_INTERNAL, "cuda binary: y and a dtypes differ");
+    return sn_cuda_check(sn_k_binary(a->data, b->data, b->dtype, y->data, a->dtype, (int)op, nd, a->shape, bstride,
                                      sn_cuda_of(be)->stream),
                          "binary");
 }
