@@ -105,7 +105,7 @@ int main(void) {
     if (out) check_report("fixture folder", out, have_folder, 4);
     free(out);
 
-    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s --backend cpu --config tiny --size 64 --runs 2 --warmup 1", exe);
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s --backend cpu --config tiny --size 64 --runs 1 --warmup 0", exe);
     out = run(cmd);
     CHECK(out != NULL, "running %s", cmd);
     if (out) check_report("random tiny config", out, have_random, 5);
