@@ -148,36 +148,71 @@ static sana_status sn_dcae_attn(sn_dcae_mem *m, const sn_dcae_block_w *blk, int3
     return SANA_OK;
 }
 
-/* GLUMBConv: x + RMSNorm(point(val * silu(gate))), [val; gate] = dw3x3(silu(inv(x))) */
-static sana_status sn_dcae_glumb(sn_dcae_mem *m, const sn_dcae_block_w *blk, sn_tensor *x) {
+/* GLUMBConv on rows [r0, r1) of x: RMSNorm(point(val * silu(gate))) with
+ * [val; gate] = dw3x3(silu(inv(x))), written to rows [r0, r1) of out (residual not added).
+ * The 3x3 depthwise conv needs one halo row each side, recomputed from x. */
+static sana_status sn_dcae_glumb_rows(sn_dcae_mem *m, const sn_dcae_block_w *blk, const sn_tensor *x,
+                                      int64_t r0, int64_t r1, sn_tensor *out) {
     const sn_dcae_evit *e = &blk->evit;
     const int64_t C = blk->channels, Hd = SN_DCAE_GLU_EXPAND * C, H = x->shape[2], W = x->shape[3];
-    sn_tensor h, h2, out;
-    SN_TRY(sn_dcae_mem_tensor(m, 2 * Hd, H, W, &h)); /* [8C, H, W] */
-    SN_RUN(m, sn_conv2d(x, &e->inv_w, &e->inv_b, 1, 0, 1, &h));
+    const int64_t a = r0 > 0 ? r0 - 1 : 0, b = r1 < H ? r1 + 1 : H, n = b - a;
+    const int whole = a == 0 && b == H;
+    sn_tensor xc = *x, h, h2, p;
+    if (!whole) { /* x rows [a, b) */
+        SN_TRY(sn_dcae_mem_tensor(m, C, n, W, &xc));
+        SN_RUN(m, sn_dcae_copy_rows(x, a, &xc, 0, n));
+    }
+    SN_TRY(sn_dcae_mem_tensor(m, 2 * Hd, n, W, &h)); /* [8C, n, W] */
+    SN_RUN(m, sn_conv2d(&xc, &e->inv_w, &e->inv_b, 1, 0, 1, &h));
+    if (!whole) sn_dcae_mem_free(m, &xc);
     SN_RUN(m, sn_unary(SN_ACT_SILU, &h, &h));
-    SN_TRY(sn_dcae_mem_tensor(m, 2 * Hd, H, W, &h2));
+    SN_TRY(sn_dcae_mem_tensor(m, 2 * Hd, n, W, &h2));
     SN_RUN(m, sn_conv2d(&h, &e->dw_w, &e->dw_b, 1, 1, (int32_t)(2 * Hd), &h2));
     sn_dcae_mem_free(m, &h);
     sn_tensor val = sn_dcae_channels(&h2, 0, Hd), gate = sn_dcae_channels(&h2, Hd, Hd);
     SN_RUN(m, sn_unary(SN_ACT_SILU, &gate, &gate));
     SN_RUN(m, sn_binary(SN_MUL, &val, &gate, &val));
-    SN_TRY(sn_dcae_mem_tensor(m, C, H, W, &out));
-    SN_RUN(m, sn_conv2d(&val, &e->point_w, NULL, 1, 0, 1, &out));
+    if (whole) { /* straight into out */
+        SN_RUN(m, sn_conv2d(&val, &e->point_w, NULL, 1, 0, 1, out));
+        sn_dcae_mem_free(m, &h2);
+        SN_RUN(m, sn_channel_norm(out, &e->ffn_norm_w, &e->ffn_norm_b, SN_DCAE_NORM_EPS, SN_ACT_NONE, out));
+        return SANA_OK;
+    }
+    SN_TRY(sn_dcae_mem_tensor(m, C, n, W, &p)); /* [C, n, W]; rows r0 - a .. are the wanted ones */
+    SN_RUN(m, sn_conv2d(&val, &e->point_w, NULL, 1, 0, 1, &p));
     sn_dcae_mem_free(m, &h2);
-    SN_RUN(m, sn_channel_norm(&out, &e->ffn_norm_w, &e->ffn_norm_b, SN_DCAE_NORM_EPS, SN_ACT_NONE,
-                              &out));
-    SN_RUN(m, sn_binary(SN_ADD, &out, x, &out));
+    SN_RUN(m, sn_channel_norm(&p, &e->ffn_norm_w, &e->ffn_norm_b, SN_DCAE_NORM_EPS, SN_ACT_NONE, &p));
+    SN_RUN(m, sn_dcae_copy_rows(&p, r0 - a, out, r0, r1 - r0));
+    sn_dcae_mem_free(m, &p);
+    return SANA_OK;
+}
+
+/* GLUMBConv: x + RMSNorm(point(val * silu(gate))). The hidden tensor is 8C wide, the largest of
+ * the decoder's attention stages (8 GiB in fp32 at 4096² for stage 3), so it is computed in
+ * chunks of rows that keep it near 64 MiB. The chunking follows the shape only, never the
+ * memory budget, so every budget computes the same sums. */
+static sana_status sn_dcae_glumb(sn_dcae_mem *m, const sn_dcae_block_w *blk, int64_t chunk_floats,
+                                 sn_tensor *x) {
+    const int64_t C = blk->channels, H = x->shape[2], W = x->shape[3];
+    const int64_t per_row = 2 * SN_DCAE_GLU_EXPAND * C * W;
+    int64_t rows = chunk_floats / (per_row > 0 ? per_row : 1);
+    rows = rows < 1 ? 1 : rows;
+    sn_tensor out;
+    SN_TRY(sn_dcae_mem_tensor(m, C, H, W, &out));
+    for (int64_t r0 = 0; r0 < H; r0 += rows)
+        SN_TRY(sn_dcae_glumb_rows(m, blk, x, r0, r0 + rows < H ? r0 + rows : H, &out));
+    SN_RUN(m, sn_binary(SN_ADD, &out, x, &out)); /* + residual */
     sn_dcae_mem_free(m, x);
     *x = out;
     return SANA_OK;
 }
 
-sana_status sn_dcae_evit_forward(sn_dcae_mem *m, const sn_dcae_block_w *blk, int32_t head_dim,
+sana_status sn_dcae_evit_forward(sn_dcae_mem *m, const sn_dcae *ae, const sn_dcae_block_w *blk,
                                  sn_tensor *x, const sn_dcae_tap *tap, const char *name) {
+    const int32_t head_dim = ae->cfg.head_dim;
     SN_TRY(sn_dcae_attn(m, blk, head_dim, x));
     sn_dcae_tap_call(tap, x, "%s.attn", name);
-    SN_TRY(sn_dcae_glumb(m, blk, x));
+    SN_TRY(sn_dcae_glumb(m, blk, ae->glu_chunk_floats, x));
     sn_dcae_tap_call(tap, x, "%s.conv_out", name);
     return SANA_OK;
 }

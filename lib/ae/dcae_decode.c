@@ -70,7 +70,7 @@ static sana_status sn_dcae_dec_global(const sn_dcae *ae, sn_dcae_mem *m, const s
             char name[64];
             snprintf(name, sizeof name, "decoder.up_blocks.%d.%d", i, j + st->has_resample);
             if (st->blocks[j].type == SN_DCAE_EVIT)
-                SN_TRY(sn_dcae_evit_forward(m, &st->blocks[j], c->head_dim, x, tap, name));
+                SN_TRY(sn_dcae_evit_forward(m, ae, &st->blocks[j], x, tap, name));
             else
                 SN_TRY(sn_dcae_res_band(m, &st->blocks[j], x, &row0, h, 0, h));
             sn_dcae_tap_call(tap, x, "%s", name);

@@ -23,7 +23,7 @@ static sana_status sn_dcae_encode_image(const sn_dcae *ae, const sn_tensor *x, c
             snprintf(name, sizeof name, "encoder.down_blocks.%d.%d", i, j);
             int64_t row0 = 0;
             if (st->blocks[j].type == SN_DCAE_EVIT)
-                SN_TRY(sn_dcae_evit_forward(&m, &st->blocks[j], c->head_dim, &h, tap, name));
+                SN_TRY(sn_dcae_evit_forward(&m, ae, &st->blocks[j], &h, tap, name));
             else
                 SN_TRY(sn_dcae_res_band(&m, &st->blocks[j], &h, &row0, H, 0, H));
             sn_dcae_tap_call(tap, &h, "%s", name);

@@ -54,7 +54,13 @@ struct sn_dcae {
     /* decoder */
     sn_tensor dec_in_w, dec_in_b, dec_norm_w, dec_norm_b, dec_out_w, dec_out_b;
     sn_dcae_stage dec[SN_DCAE_MAX_STAGES];
+    /* GLUMBConv hidden chunk, in floats (default 16 Mi = 64 MiB fp32); tests make it small */
+    int64_t glu_chunk_floats;
 };
+
+#define SN_DCAE_GLU_CHUNK_DEFAULT ((int64_t)16 << 20)
+/* Tests: chunk the GLUMBConv hidden tensor by this many floats (0 = the default). */
+void sn_dcae_set_glu_chunk(sn_dcae *ae, int64_t floats);
 
 /* Activation bookkeeping for one call: every activation tensor is taken and given back through
  * here, so the call knows the most bytes it held at once. In a dry run nothing is allocated
@@ -85,7 +91,7 @@ typedef struct sn_dcae_tap {
 void sn_dcae_tap_call(const sn_dcae_tap *tap, const sn_tensor *t, const char *fmt, ...)
     SN_PRINTF(3, 4);
 
-sana_status sn_dcae_evit_forward(sn_dcae_mem *m, const sn_dcae_block_w *blk, int32_t head_dim,
+sana_status sn_dcae_evit_forward(sn_dcae_mem *m, const sn_dcae *ae, const sn_dcae_block_w *blk,
                                  sn_tensor *x, const sn_dcae_tap *tap, const char *name);
 /* ResBlock on a band: x holds rows [*x_row0, ...) of a whole tensor of h_full rows; the output
  * holds rows [o0, o1) (which must be inside what x allows: 2 halo rows each side). */

@@ -406,6 +406,7 @@ static sana_status sn_dcae_new(sn_backend *be, const sn_dcae_config *cfg, sn_dca
     if (!ae) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "dcae: out of memory");
     ae->be = be;
     ae->cfg = *cfg;
+    ae->glu_chunk_floats = SN_DCAE_GLU_CHUNK_DEFAULT;
     *out = ae;
     return SANA_OK;
 }
@@ -477,6 +478,10 @@ void sn_dcae_free(sn_dcae *ae) {
                       &ae->dec_in_b, &ae->dec_norm_w, &ae->dec_norm_b, &ae->dec_out_w, &ae->dec_out_b};
     for (size_t k = 0; k < sizeof t / sizeof *t; k++) sn_tensor_free(t[k]);
     free(ae);
+}
+
+void sn_dcae_set_glu_chunk(sn_dcae *ae, int64_t floats) {
+    ae->glu_chunk_floats = floats > 0 ? floats : SN_DCAE_GLU_CHUNK_DEFAULT;
 }
 
 /* --- accessors ---------------------------------------------------------------------------------- */
