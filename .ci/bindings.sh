@@ -90,6 +90,10 @@ step consumer "$ROOT/tests/consumer/run.sh" "$PREFIX" "$WORK/consumer"
 step abi env SANA_ABI_WORK="$WORK/abi" "$ROOT/abi/check.sh" "$LIB"
 NOTES+=("abi: $(grep '^abi: ' "$LOGS/abi.log" | tail -1 | cut -c6-)")
 
+# --- Go HTTP service: concurrent curl requests, then its page in headless Chromium ----------
+step service "$ROOT/examples/go-service/test.sh" "$WORK/service"
+NOTES+=("$(grep '^service: ' "$LOGS/service.log" | tail -1)")
+
 # --- summary -------------------------------------------------------------------------------------
 echo
 for n in "${NOTES[@]}"; do log "$n"; done
