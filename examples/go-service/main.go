@@ -7,7 +7,7 @@
 //	GET  /                       a page to type a prompt and see the image
 //	GET  /healthz                JSON: model, contexts, queue
 //
-// The model is loaded once and shared. Each of the -contexts workers owns one libsana context
+// Each of the -contexts workers owns one libsana context
 // and runs one generation at a time; requests wait in a bounded queue (-queue) and get 503 when
 // it is full. A client that disconnects cancels its request, queued or running.
 package main
@@ -32,6 +32,7 @@ type config struct {
 	addr, model, portFile, backend string
 	contexts, threads, queue       int
 	width, height, steps           int
+	shareModel                     bool
 }
 
 func main() {
@@ -46,6 +47,7 @@ func main() {
 	flag.IntVar(&cfg.width, "width", 1024, "default width (the web page's too)")
 	flag.IntVar(&cfg.height, "height", 1024, "default height")
 	flag.IntVar(&cfg.steps, "steps", 0, "default steps (0 = the model's)")
+	flag.BoolVar(&cfg.shareModel, "share-model", false, "one model for all contexts (less memory)")
 	flag.Parse()
 	if cfg.model == "" {
 		fmt.Fprintln(os.Stderr, "sana-service: -model is required")
@@ -62,7 +64,8 @@ func run(cfg config) error {
 	if !ok {
 		return fmt.Errorf("unknown -backend %q", cfg.backend)
 	}
-	pool, err := newPool(cfg.model, cfg.contexts, cfg.queue, &sana.ContextOptions{Backend: b, Threads: cfg.threads})
+	pool, err := newPool(cfg.model, cfg.contexts, cfg.queue,
+		&sana.ContextOptions{Backend: b, Threads: cfg.threads}, cfg.shareModel)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,8 @@ import (
 // pool owns the libsana contexts: one worker goroutine per context takes jobs from a bounded
 // queue, so at most len(contexts) generations run at once and the rest wait in line.
 type pool struct {
-	model    *sana.Model
+	model    *sana.Model   // the first context's; all workers' when shared
+	models   []*sana.Model // the model each worker uses
 	contexts []*sana.Context
 	jobs     chan *job
 	wg       sync.WaitGroup
@@ -37,7 +38,10 @@ type result struct {
 // ErrBusy: the queue is full.
 var ErrBusy = errors.New("the queue is full; try again later")
 
-func newPool(modelPath string, n, queue int, opts *sana.ContextOptions) (*pool, error) {
+// shareModel: load the model once for all contexts (what sana.h allows) instead of once per
+// context. Off by default: libsana does not yet keep that promise when the contexts run at the
+// same time (they use the loading context's scratch memory), so each worker gets its own copy.
+func newPool(modelPath string, n, queue int, opts *sana.ContextOptions, shareModel bool) (*pool, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("need at least one context")
 	}
@@ -50,20 +54,29 @@ func newPool(modelPath string, n, queue int, opts *sana.ContextOptions) (*pool, 
 		}
 		p.contexts = append(p.contexts, c)
 	}
-	m, err := p.contexts[0].LoadModel(modelPath, nil)
-	if err != nil {
-		p.Close()
-		return nil, err
+	for i, c := range p.contexts {
+		if shareModel && i > 0 {
+			p.models = append(p.models, p.model)
+			continue
+		}
+		m, err := c.LoadModel(modelPath, nil)
+		if err != nil {
+			p.Close()
+			return nil, err
+		}
+		if i == 0 {
+			p.model = m
+		}
+		p.models = append(p.models, m)
 	}
-	p.model = m
-	for _, c := range p.contexts {
+	for i, c := range p.contexts {
 		p.wg.Add(1)
-		go p.worker(c)
+		go p.worker(c, p.models[i])
 	}
 	return p, nil
 }
 
-func (p *pool) worker(c *sana.Context) {
+func (p *pool) worker(c *sana.Context, m *sana.Model) {
 	defer p.wg.Done()
 	for j := range p.jobs {
 		atomic.AddInt64(&p.queued, -1)
@@ -72,7 +85,7 @@ func (p *pool) worker(c *sana.Context) {
 			continue
 		}
 		atomic.AddInt64(&p.running, 1)
-		img, err := c.Generate(j.ctx, p.model, j.opts)
+		img, err := c.Generate(j.ctx, m, j.opts)
 		atomic.AddInt64(&p.running, -1)
 		atomic.AddInt64(&p.served, 1)
 		j.done <- result{img, err}
@@ -104,6 +117,6 @@ func (p *pool) Close() {
 		p.jobs = nil
 	}
 	for _, c := range p.contexts {
-		c.Close() // also closes the model loaded through contexts[0]
+		c.Close() // also closes the models loaded through it
 	}
 }
