@@ -17,7 +17,11 @@ sana_status sn_dcae_mem_tensor(sn_dcae_mem *m, int64_t c, int64_t h, int64_t w, 
     if (m->dry) {
         *t = (sn_tensor){.dtype = m->be->act_dtype, .ndim = 4, .shape = {1, c, h, w}, .be = m->be};
     } else {
+        int slot = 0;
+        while (slot < SN_DCAE_MEM_SLOTS && m->held[slot]) slot++;
+        if (slot == SN_DCAE_MEM_SLOTS) return sn_fail(SANA_ERR_INTERNAL, "dcae: too many live tensors");
         SN_TRY(sn_tensor_alloc(m->be, m->be->act_dtype, 4, shape, t));
+        m->held[slot] = t->data;
     }
     m->live += bytes;
     if (m->live > m->peak) m->peak = m->live;
@@ -28,9 +32,22 @@ void sn_dcae_mem_free(sn_dcae_mem *m, sn_tensor *t) {
     if (!t->be) return;
     size_t bytes = (size_t)sn_numel(t) * sn_dtype_size(t->dtype);
     m->live -= bytes < m->live ? bytes : m->live;
-    if (!m->dry) sn_tensor_free(t);
+    if (!m->dry) {
+        for (int i = 0; i < SN_DCAE_MEM_SLOTS; i++)
+            if (m->held[i] == t->data) m->held[i] = NULL;
+        sn_tensor_free(t);
+    }
     t->be = NULL;
     t->data = NULL;
+}
+
+void sn_dcae_mem_release(sn_dcae_mem *m) {
+    for (int i = 0; i < SN_DCAE_MEM_SLOTS; i++)
+        if (m->held[i]) {
+            m->be->ops->free(m->be, m->held[i]);
+            m->held[i] = NULL;
+        }
+    m->live = 0;
 }
 
 sn_tensor sn_dcae_channels(const sn_tensor *t, int64_t c0, int64_t n) {

@@ -180,7 +180,7 @@ static sana_status sn_dcae_dec_band(const sn_dcae *ae, sn_dcae_mem *m, const sn_
 /* Peak of a whole decode with bands of `rows` output rows (dry run: bookkeeping only). */
 static size_t sn_dcae_peak_for(const sn_dcae *ae, const sn_dcae_plan *p, const sn_tensor *g,
                                size_t global_peak, int64_t rows) {
-    sn_dcae_mem m = {g->be, 1, 0, 0};
+    sn_dcae_mem m = {.be = g->be, .dry = 1};
     m.live = m.peak = (size_t)sn_numel(g) * sn_dtype_size(g->dtype);
     for (int64_t o0 = 0; o0 < p->h_out; o0 += rows)
         if (sn_dcae_dec_band(ae, &m, p, g, o0, sn_min64(o0 + rows, p->h_out), NULL, NULL) != SANA_OK)
@@ -213,13 +213,13 @@ sana_status sn_dcae_decode_image(const sn_dcae *ae, const sn_tensor *z, const sn
     const int32_t ia = sn_dcae_first_global_stage(&ae->cfg);
     const int64_t unit = (int64_t)1 << ia; /* output rows per row of the global part's output */
     sn_backend *be = z->be;
-    sn_dcae_mem m = {be, 0, 0, 0};
+    sn_dcae_mem m = {.be = be};
     sn_dcae_tap tap = {o->tap, o->tap_user, b};
     size_t scratch0 = be->scratch.used;
     be->scratch.peak = be->scratch.used;
 
     /* global part, dry first for its peak (the budget covers the whole call) */
-    sn_dcae_mem dm = {be, 1, 0, 0};
+    sn_dcae_mem dm = {.be = be, .dry = 1};
     sn_tensor g;
     SN_TRY(sn_dcae_dec_global(ae, &dm, z, ia, NULL, &g));
     const size_t global_peak = dm.peak;
@@ -233,15 +233,15 @@ sana_status sn_dcae_decode_image(const sn_dcae *ae, const sn_tensor *z, const sn
                                     : sn_dcae_band_rows(ae, &plan, &g, global_peak, o->memory_budget, unit);
     const int one_band = rows >= plan.h_out;
 
-    SN_TRY(sn_dcae_dec_global(ae, &m, z, ia, &tap, &g));
-    sana_status s = SANA_OK;
+    sana_status s = sn_dcae_dec_global(ae, &m, z, ia, &tap, &g);
     int32_t nb = 0;
     for (int64_t o0 = 0; o0 < plan.h_out && s == SANA_OK; o0 += rows, nb++) {
         s = sn_dcae_dec_band(ae, &m, &plan, &g, o0, sn_min64(o0 + rows, plan.h_out),
                              one_band ? &tap : NULL, y);
         if (s == SANA_OK) s = sn_dcae_cancelled();
     }
-    sn_dcae_mem_free(&m, &g);
+    if (s == SANA_OK) sn_dcae_mem_free(&m, &g);
+    sn_dcae_mem_release(&m); /* what a failure left */
     if (stats) {
         size_t sp = be->scratch.peak - scratch0;
         if (m.peak > stats->peak_bytes) stats->peak_bytes = m.peak;

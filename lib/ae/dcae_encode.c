@@ -7,13 +7,12 @@
 #include "ae/dcae_internal.h"
 #include "core/call.h"
 
-static sana_status sn_dcae_encode_image(const sn_dcae *ae, const sn_tensor *x, const sn_dcae_tap *tap,
-                                        sn_tensor *z) {
+static sana_status sn_dcae_encode_run(const sn_dcae *ae, sn_dcae_mem *m, const sn_tensor *x,
+                                      const sn_dcae_tap *tap, sn_tensor *z) {
     const sn_dcae_config *c = &ae->cfg;
-    sn_dcae_mem m = {x->be, 0, 0, 0};
     int64_t H = x->shape[2], W = x->shape[3];
     sn_tensor h;
-    SN_TRY(sn_dcae_mem_tensor(&m, c->enc_width[0], H, W, &h)); /* [C0, H, W] */
+    SN_TRY(sn_dcae_mem_tensor(m, c->enc_width[0], H, W, &h)); /* [C0, H, W] */
     SN_TRY(sn_conv2d_band(x, 0, H, &ae->enc_in_w, &ae->enc_in_b, 1, 1, 1, &h, 0));
     sn_dcae_tap_call(tap, &h, "encoder.conv_in");
     for (int32_t i = 0; i < c->n_stages; i++) {
@@ -23,18 +22,18 @@ static sana_status sn_dcae_encode_image(const sn_dcae *ae, const sn_tensor *x, c
             snprintf(name, sizeof name, "encoder.down_blocks.%d.%d", i, j);
             int64_t row0 = 0;
             if (st->blocks[j].type == SN_DCAE_EVIT)
-                SN_TRY(sn_dcae_evit_forward(&m, ae, &st->blocks[j], &h, tap, name));
+                SN_TRY(sn_dcae_evit_forward(m, ae, &st->blocks[j], &h, tap, name));
             else
-                SN_TRY(sn_dcae_res_band(&m, &st->blocks[j], &h, &row0, H, 0, H));
+                SN_TRY(sn_dcae_res_band(m, &st->blocks[j], &h, &row0, H, 0, H));
             sn_dcae_tap_call(tap, &h, "%s", name);
             if (sn_cancel_requested()) return sn_fail(SANA_ERR_CANCELLED, "DC-AE encode cancelled");
         }
         if (st->has_resample) { /* conv3x3 stride 2 + unshuffle-average   [C_{i+1}, H/2, W/2] */
             sn_tensor d;
-            SN_TRY(sn_dcae_mem_tensor(&m, c->enc_width[i + 1], H / 2, W / 2, &d));
+            SN_TRY(sn_dcae_mem_tensor(m, c->enc_width[i + 1], H / 2, W / 2, &d));
             SN_TRY(sn_conv2d_band(&h, 0, H, &st->rs_w, &st->rs_b, 1, 2, 1, &d, 0));
             SN_TRY(sn_shortcut_avg(&h, 2, &d));
-            sn_dcae_mem_free(&m, &h);
+            sn_dcae_mem_free(m, &h);
             h = d;
             H /= 2, W /= 2;
             sn_dcae_tap_call(tap, &h, "encoder.down_blocks.%d.%d", i, st->depth);
@@ -43,7 +42,7 @@ static sana_status sn_dcae_encode_image(const sn_dcae *ae, const sn_tensor *x, c
     SN_TRY(sn_conv2d_band(&h, 0, H, &ae->enc_out_w, &ae->enc_out_b, 1, 1, 1, z, 0));
     sn_dcae_tap_call(tap, z, "encoder.conv_out");
     if (c->enc_out_shortcut) SN_TRY(sn_shortcut_avg(&h, 1, z));
-    sn_dcae_mem_free(&m, &h);
+    sn_dcae_mem_free(m, &h);
     return SANA_OK;
 }
 
@@ -66,7 +65,10 @@ sana_status sn_dcae_encode(const sn_dcae *ae, const sn_tensor *x, sn_dcae_tap_fn
         xb.data = (char *)x->data + (size_t)(b * sn_numel(&xb)) * sn_dtype_size(x->dtype);
         zb.data = (char *)z->data + (size_t)(b * sn_numel(&zb)) * sn_dtype_size(z->dtype);
         sn_dcae_tap t = {tap, tap_user, b};
-        SN_TRY(sn_dcae_encode_image(ae, &xb, &t, &zb));
+        sn_dcae_mem m = {.be = x->be};
+        sana_status s = sn_dcae_encode_run(ae, &m, &xb, &t, &zb);
+        sn_dcae_mem_release(&m); /* what a failure left */
+        SN_TRY(s);
     }
     return SANA_OK;
 }

@@ -66,14 +66,18 @@ void sn_dcae_set_glu_chunk(sn_dcae *ae, int64_t floats);
  * here, so the call knows the most bytes it held at once. In a dry run nothing is allocated
  * (data stays NULL) and no op runs; the accounting is the same, which is how a band height is
  * chosen for a memory budget. */
+#define SN_DCAE_MEM_SLOTS 32
 typedef struct sn_dcae_mem {
     sn_backend *be;
     int dry;
     size_t live, peak;
+    void *held[SN_DCAE_MEM_SLOTS]; /* data of the tensors alive now (freed by release on error) */
 } sn_dcae_mem;
 
 sana_status sn_dcae_mem_tensor(sn_dcae_mem *m, int64_t c, int64_t h, int64_t w, sn_tensor *t);
 void sn_dcae_mem_free(sn_dcae_mem *m, sn_tensor *t);
+/* Frees whatever is still held (a call that failed half-way). */
+void sn_dcae_mem_release(sn_dcae_mem *m);
 /* A view of channels [c0, c0 + n) of a [1, C, H, W] tensor. */
 sn_tensor sn_dcae_channels(const sn_tensor *t, int64_t c0, int64_t n);
 /* Copies rows [src_r0, src_r0 + n) of every channel of src to rows [dst_r0, dst_r0 + n) of dst
