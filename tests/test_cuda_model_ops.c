@@ -48,6 +48,29 @@ static void compare(const char *what, pair *p) {
     free(got);
 }
 
+/* Small uploads return before the copy (pinned ring); the caller's buffer may change at once.
+ * 3000 uploads of 4 KiB also wrap the ring (two halves of 8 MiB) a few times. */
+static void uploads(void) {
+    enum { N = 1024, K = 3000 };
+    float *h = malloc(N * 4), *got = malloc(N * 4);
+    sn_tensor *t = calloc(K, sizeof *t);
+    CHECK(h && got && t, "buffers");
+    for (int k = 0; k < K; k++) {
+        CHECK_OK(sn_tensor_alloc(gpu, SN_F32, 1, SN_SHAPE(N), &t[k]));
+        for (int i = 0; i < N; i++) h[i] = (float)(k * N + i);
+        CHECK_OK(sn_upload_convert(&t[k], SN_F32, h));
+    }
+    int bad = 0;
+    for (int k = 0; k < K; k += 37) {
+        CHECK_OK(sn_download_f32(&t[k], got));
+        for (int i = 0; i < N; i++) bad += got[i] != (float)(k * N + i);
+    }
+    printf("async uploads: %d wrong values\n", bad);
+    CHECK(bad == 0, "%d values of staged uploads are wrong", bad);
+    for (int k = 0; k < K; k++) sn_tensor_free(&t[k]);
+    free(t), free(h), free(got);
+}
+
 static void text_and_dit_ops(void) {
     pair x = mk(4, SN_SHAPE(2, 3, 7, 16), 1), y = mk(4, SN_SHAPE(2, 3, 7, 16), 0);
     CHECK_OK(sn_rope(&x.c, 10000.0f, 5, &y.c));
@@ -251,6 +274,7 @@ int main(void) {
         if (m > 0 && sn_backend_cuda_create(0, modes[m], &gpu) != SANA_OK) break;
         tol = tols[m];
         printf("--- %s mode, tolerance %g\n", m ? "bf16" : "fp32", tol);
+        uploads();
         text_and_dit_ops();
         dcae_ops();
         graphs_and_memory();

@@ -12,6 +12,7 @@
 #include "kernels/kernels.h"
 
 #define SN_LT_WORKSPACE ((size_t)32 << 20)
+#define SN_STAGING ((size_t)16 << 20) /* pinned upload ring, two halves */
 
 sana_status sn_cuda_check(int e, const char *what) {
     if (e == cudaSuccess) return SANA_OK;
@@ -80,6 +81,9 @@ static void sn_cuda_destroy(sn_backend *be) {
         sn_cuda_gemm_release(c);
         if (c->lt_workspace) sn_cuda_free(be, c->lt_workspace);
         if (c->lt) cublasLtDestroy(c->lt);
+        if (c->staging) cudaFreeHost(c->staging);
+        for (int i = 0; i < 2; i++)
+            if (c->stage_ev[i]) cudaEventDestroy(c->stage_ev[i]);
         if (c->stream) cudaStreamDestroy(c->stream);
         free(c->allocs);
         free(c);
@@ -87,10 +91,33 @@ static void sn_cuda_destroy(sn_backend *be) {
     free(be);
 }
 
+/* Small uploads (timestep sinusoids, masks, tables: anything up to half the staging buffer) go
+ * through a pinned host ring of two halves and return at once: the host copy is taken, the
+ * device copy is queued on the stream. A half is rewritten only after the event recorded behind
+ * its last copies has passed, which waits only when the host runs a whole half ahead of the GPU.
+ * Larger uploads (weights at load time) copy and wait. */
+static void *sn_cuda_stage(sn_cuda *c, const void *src, size_t bytes) {
+    size_t half = SN_STAGING / 2, need = (bytes + 255) & ~(size_t)255;
+    if (!c->staging || need > half) return NULL;
+    if (c->stage_off + need > half) {
+        if (cudaEventRecord(c->stage_ev[c->stage_half], c->stream) != cudaSuccess) return NULL;
+        c->stage_half ^= 1;
+        c->stage_off = 0;
+        if (cudaEventSynchronize(c->stage_ev[c->stage_half]) != cudaSuccess) return NULL;
+    }
+    char *p = (char *)c->staging + c->stage_half * half + c->stage_off;
+    c->stage_off += need;
+    memcpy(p, src, bytes);
+    return p;
+}
+
 static sana_status sn_cuda_upload(sn_backend *be, void *dst, const void *src, size_t bytes) {
     sn_cuda *c = sn_cuda_of(be);
-    SN_TRY(sn_cuda_check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, c->stream), "upload"));
-    /* the host buffer may be freed by the caller right after: wait for the copy */
+    const void *staged = sn_cuda_stage(c, src, bytes);
+    SN_TRY(sn_cuda_check(cudaMemcpyAsync(dst, staged ? staged : src, bytes, cudaMemcpyHostToDevice, c->stream),
+                         "upload"));
+    if (staged) return SANA_OK;
+    /* the caller may free its buffer right after: wait for the copy */
     return sn_cuda_check(cudaStreamSynchronize(c->stream), "upload");
 }
 
@@ -108,13 +135,25 @@ static sana_status sn_cuda_upload_convert(sn_backend *be, sn_tensor *dst, sn_dty
     if (src_type != SN_F32 && src_type != SN_F16 && src_type != SN_BF16)
         return sn_fail(SANA_ERR_UNSUPPORTED, "cuda: cannot upload dtype %s", sn_dtype_name(src_type));
     if (src_type == dst->dtype) return sn_cuda_upload(be, dst->data, src, bytes);
+    /* staged: up through the ring into arena scratch, converted there; the scratch is given back
+     * at once (later users of it are ordered after the conversion on the stream) */
+    sn_cuda *c = sn_cuda_of(be);
+    if (bytes <= SN_STAGING / 2) {
+        sn_arena_mark m = sn_scratch_mark(be);
+        void *tmp = sn_arena_alloc(&be->scratch, bytes);
+        sana_status st = tmp ? sn_cuda_upload(be, tmp, src, bytes)
+                             : sn_fail(SANA_ERR_OUT_OF_MEMORY, "cuda: %zu bytes of upload scratch", bytes);
+        if (st == SANA_OK)
+            st = sn_cuda_check(sn_k_convert(tmp, src_type, dst->data, dst->dtype, n, c->stream), "convert");
+        sn_scratch_reset(be, m);
+        return st;
+    }
     void *tmp = sn_cuda_alloc(be, bytes);
     if (!tmp) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "cuda: %zu bytes for an upload", bytes);
     sana_status st = sn_cuda_upload(be, tmp, src, bytes);
     if (st == SANA_OK)
-        st = sn_cuda_check(sn_k_convert(tmp, src_type, dst->data, dst->dtype, n, sn_cuda_of(be)->stream),
-                           "convert");
-    if (st == SANA_OK) st = sn_cuda_check(cudaStreamSynchronize(sn_cuda_of(be)->stream), "convert");
+        st = sn_cuda_check(sn_k_convert(tmp, src_type, dst->data, dst->dtype, n, c->stream), "convert");
+    if (st == SANA_OK) st = sn_cuda_check(cudaStreamSynchronize(c->stream), "convert");
     sn_cuda_free(be, tmp);
     return st;
 }
@@ -340,6 +379,9 @@ sana_status sn_backend_cuda_create(int32_t device, sana_precision precision, sn_
         c->lt_workspace = sn_cuda_alloc(be, c->lt_workspace_bytes);
         if (!c->lt_workspace) st = sn_fail(SANA_ERR_OUT_OF_MEMORY, "cuda: cuBLASLt workspace");
     }
+    if (st == SANA_OK) st = sn_cuda_check(cudaMallocHost(&c->staging, SN_STAGING), "upload staging");
+    for (int i = 0; i < 2 && st == SANA_OK; i++)
+        st = sn_cuda_check(cudaEventCreateWithFlags(&c->stage_ev[i], cudaEventDisableTiming), "upload event");
     if (st != SANA_OK) {
         sn_cuda_destroy(be);
         return st;

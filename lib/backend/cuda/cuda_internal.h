@@ -30,6 +30,12 @@ typedef struct sn_cuda {
     sn_gemm_plan *plans; /* cache of GEMM descriptors + chosen algorithm, by shape */
     int n_plans, next_plan;
 
+    /* pinned upload ring (cuda_backend.c): small uploads never wait for the device */
+    void *staging;
+    cudaEvent_t stage_ev[2];
+    int stage_half;
+    size_t stage_off;
+
     /* device memory bookkeeping (sn_backend_memory) */
     sn_cuda_alloc_rec *allocs;
     size_t n_allocs, cap_allocs, in_use, peak;
