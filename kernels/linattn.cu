@@ -1,9 +1,11 @@
-// ReLU linear attention (SANA's LiteLA and DC-AE's multi-scale attention) in two launches, fp32
+// ReLU linear attention (SANA's LiteLA and DC-AE's multi-scale attention) in three launches, fp32
 // throughout, never forming the N x N matrix:
 //   1. state: each block takes one (batch, head) and one chunk of tokens and writes its partial
 //      S = sum_n v_n relu(k_n)^T ([dv, d]) and z = sum_n relu(k_n) ([d]) to a float scratch;
-//   2. out: each block sums the partials of its (batch, head) in chunk order (deterministic, no
-//      atomics) into shared memory, then y_n = S relu(q_n) / (z . relu(q_n) + eps).
+//   2. reduce: the partials of each (batch, head) summed in chunk order (deterministic, no
+//      atomics), once;
+//   3. out: each block loads its head's S and z into shared memory, then
+//      y_n = S relu(q_n) / (z . relu(q_n) + eps).
 // The layouts differ between the DiT (token-major [B, N, H*d]) and the DC-AE (channel-major
 // [B, G, 3d, N]), so every tensor is addressed through strides (sn_linattn_view).
 #include "common.cuh"
@@ -72,6 +74,16 @@ __global__ void k_linattn_state(const T *k, View kv, const T *v, View vv, int64_
     }
 }
 
+// The partial states of each (batch, head) summed in chunk order into its first chunk's slot.
+__global__ void k_linattn_reduce(float *part, int64_t nchunks, int64_t E) {
+    int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
+    if (e >= E) return;
+    float *pb = part + blockIdx.y * nchunks * E;
+    float s = pb[e];
+    for (int64_t c = 1; c < nchunks; c++) s += pb[c * E + e];
+    pb[e] = s;
+}
+
 template <typename T>
 __global__ void k_linattn_out(const T *q, View qv, T *y, View yv, const float *part, int64_t nchunks, int64_t H,
                               int64_t N, int64_t d, int64_t dv, float eps) {
@@ -79,12 +91,8 @@ __global__ void k_linattn_out(const T *q, View qv, T *y, View yv, const float *p
     int64_t E = dv * d + d;
     float *S = sm, *z = sm + dv * d, *qs = sm + E;  // qs: [LA_TILE][d] relu(q)
     int64_t bh = blockIdx.y, bi = bh / H, hi = bh % H;
-    const float *pb = part + bh * nchunks * E;
-    for (int64_t e = threadIdx.x; e < E; e += blockDim.x) {
-        float s = 0.0f;
-        for (int64_t c = 0; c < nchunks; c++) s += pb[c * E + e];
-        sm[e] = s;
-    }
+    const float *pb = part + bh * nchunks * E;  // the summed state is in the first chunk's slot
+    for (int64_t e = threadIdx.x; e < E; e += blockDim.x) sm[e] = pb[e];
     int64_t t0 = blockIdx.x * (int64_t)LA_TILE, nt = min((int64_t)LA_TILE, N - t0);
     for (int64_t idx = threadIdx.x; idx < nt * d; idx += blockDim.x) {
         int64_t n = qv.n == 1 ? idx % nt : idx / d, j = qv.n == 1 ? idx / nt : idx % d;
@@ -117,6 +125,11 @@ static int linattn_t(const void *q, View qv, const void *k, View kv, const void 
         (const T *)k, kv, (const T *)v, vv, H, N, d, dv, chunk, part);
     int e = SN_LAUNCHED();
     if (e) return e;
+    if (nchunks > 1) {
+        k_linattn_reduce<<<dim3((unsigned)((dv * d + d + 255) / 256), (unsigned)(B * H)), 256, 0, s>>>(part, nchunks,
+                                                                                                     dv * d + d);
+        if ((e = SN_LAUNCHED())) return e;
+    }
     k_linattn_out<<<dim3((unsigned)((N + LA_TILE - 1) / LA_TILE), (unsigned)(B * H)), LA_THREADS, sm2, s>>>(
         (const T *)q, qv, (T *)y, yv, part, nchunks, H, N, d, dv, eps);
     return SN_LAUNCHED();
