@@ -1,0 +1,139 @@
+/* Loading a vae/ folder: config keys that older published configs lack take diffusers'
+ * AutoencoderDC defaults (the Dec 2024 sana-1.0 config has no encoder_out_shortcut,
+ * decoder_in_shortcut, decoder_conv_act_fn); the parameter count is every tensor of the file;
+ * variants the implementation does not run, and broken folders, are refused with messages
+ * naming the key or tensor. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ae/dcae.h"
+#include "harness.h"
+#include "io/weights.h"
+
+static sn_backend *be;
+static char *config_text;
+static size_t config_len;
+static char *weights;
+static size_t weights_len;
+
+static char *slurp(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)len + 1);
+    *n = fread(b, 1, (size_t)len, f);
+    b[*n] = 0;
+    fclose(f);
+    return b;
+}
+
+/* The fixture's config with `from` replaced by `to` (must occur), in a new folder with the
+ * fixture's weights. */
+static const char *folder_with(const char *from, const char *to) {
+    const char *d = tu_temp_dir();
+    char *p = strstr(config_text, from);
+    CHECK(p != NULL, "config has no '%s'", from);
+    if (!p) return d;
+    size_t a = (size_t)(p - config_text), fl = strlen(from), tl = strlen(to);
+    char *c = malloc(config_len - fl + tl + 1);
+    memcpy(c, config_text, a);
+    memcpy(c + a, to, tl);
+    memcpy(c + a + tl, p + fl, config_len - a - fl + 1);
+    tu_write_file(tu_path(d, "config.json"), c, strlen(c));
+    tu_write_file(tu_path(d, "diffusion_pytorch_model.safetensors"), weights, weights_len);
+    free(c);
+    return d;
+}
+
+static float *decode_once(sn_dcae *ae) {
+    sn_tensor z, y;
+    CHECK_OK(sn_tensor_alloc(be, SN_F32, 4, SN_SHAPE(1, 32, 1, 2), &z));
+    tu_fill_random(z.data, 64, 5);
+    CHECK_OK(sn_tensor_alloc(be, SN_F32, 4, SN_SHAPE(1, 3, 32, 64), &y));
+    CHECK_OK(sn_dcae_decode(ae, &z, NULL, &y));
+    float *px = malloc(3 * 32 * 64 * sizeof(float));
+    memcpy(px, y.data, 3 * 32 * 64 * sizeof(float));
+    sn_tensor_free(&z), sn_tensor_free(&y);
+    return px;
+}
+
+int main(void) {
+    tu_case_require("dcae_decode/sana_tiny");
+    char dir[2048]; /* tu_path's buffers are reused */
+    snprintf(dir, sizeof dir, "%s", tu_path(tu_fixtures_dir(), "sana_tiny/vae"));
+    config_text = slurp(tu_path(dir, "config.json"), &config_len);
+    weights = slurp(tu_path(dir, "diffusion_pytorch_model.safetensors"), &weights_len);
+    CHECK(config_text && weights, "fixture files");
+    CHECK_OK(sn_backend_cpu_create(2, &be));
+
+    sn_dcae *ref = NULL;
+    CHECK_OK(sn_dcae_load(be, dir, NULL, &ref));
+    if (!ref) return tu_finish("test_dcae_load");
+    const sn_dcae_config *c = sn_dcae_get_config(ref);
+    CHECK(c->n_stages == 6 && c->latent_channels == 32 && c->head_dim == 8 && c->dec_width[5] == 32 &&
+              c->dec_depth[4] == 2 && c->enc_depth[5] == 2 && c->dec_block[3] == SN_DCAE_EVIT &&
+              c->dec_block[2] == SN_DCAE_RESBLOCK && c->dec_n_ms[3] == 1 && c->dec_ms[3][0] == 5 &&
+              c->upsample_interpolate && !c->downsample_unshuffle && c->dec_conv_act == SN_ACT_RELU,
+          "config as read");
+    CHECK(sn_dcae_spatial_factor(ref) == 32 && sn_dcae_latent_channels(ref) == 32, "accessors");
+    CHECK(sn_dcae_scaling_factor(ref) == 0.41407f, "scaling_factor %g", sn_dcae_scaling_factor(ref));
+    sn_weights *w = NULL;
+    CHECK_OK(sn_weights_open(dir, NULL, &w));
+    if (w) {
+        CHECK(sn_dcae_param_count(ref) == sn_weights_param_count(w), "param count %lld vs file %lld",
+              (long long)sn_dcae_param_count(ref), (long long)sn_weights_param_count(w));
+        printf("tiny DC-AE: %lld parameters, as many as the file holds\n", (long long)sn_dcae_param_count(ref));
+        sn_weights_close(w);
+    }
+    float *want = decode_once(ref);
+
+    /* the Dec 2024 config: no shortcut / conv_act keys -> the same model */
+    const char *d = folder_with("\"decoder_conv_act_fn\": \"relu\",", "");
+    char *cfg = slurp(tu_path(d, "config.json"), &config_len);
+    free(config_text);
+    config_text = cfg; /* keep removing from the edited text */
+    d = folder_with("\"decoder_in_shortcut\": true,", "");
+    free(config_text);
+    config_text = slurp(tu_path(d, "config.json"), &config_len);
+    d = folder_with("\"encoder_out_shortcut\": true,", "");
+    sn_dcae *old = NULL;
+    CHECK_OK(sn_dcae_load(be, d, NULL, &old));
+    if (old) {
+        float *got = decode_once(old);
+        CHECK(!memcmp(got, want, 3 * 32 * 64 * sizeof(float)), "defaults give another decoder");
+        free(got);
+        sn_dcae_free(old);
+    }
+    free(config_text);
+    config_text = slurp(tu_path(dir, "config.json"), &config_len);
+
+    /* refusals */
+    sn_dcae *bad = NULL;
+    d = folder_with("\"upsample_block_type\": \"interpolate\"", "\"upsample_block_type\": \"pixel_shuffle\"");
+    CHECK_STATUS(sn_dcae_load(be, d, NULL, &bad), SANA_ERR_UNSUPPORTED);
+    CHECK(strstr(tu_last_error(), "upsample_block_type") != NULL, "message: %s", tu_last_error());
+    d = folder_with("\"decoder_norm_types\": \"rms_norm\"", "\"decoder_norm_types\": \"batch_norm\"");
+    CHECK_STATUS(sn_dcae_load(be, d, NULL, &bad), SANA_ERR_UNSUPPORTED);
+    d = folder_with("\"decoder_act_fns\": \"silu\"", "\"decoder_act_fns\": \"tanh\"");
+    CHECK_STATUS(sn_dcae_load(be, d, NULL, &bad), SANA_ERR_UNSUPPORTED);
+    CHECK(strstr(tu_last_error(), "tanh") != NULL, "message: %s", tu_last_error());
+    d = folder_with("\"attention_head_dim\": 8", "\"attention_head_dim\": 16"); /* weights no longer fit */
+    CHECK(sn_dcae_load(be, d, NULL, &bad) == SANA_ERR_FORMAT, "head_dim 16 accepted");
+    CHECK(strstr(tu_last_error(), "proj_out.weight") != NULL, "message names the tensor: %s", tu_last_error());
+    d = folder_with("\"latent_channels\": 32", "\"latent_channels\": 12"); /* 32 % 12 */
+    CHECK(sn_dcae_load(be, d, NULL, &bad) == SANA_ERR_FORMAT, "latent_channels 12 accepted");
+    d = folder_with("\"decoder_layers_per_block\": [", "\"decoder_layers_per_block\": [0, ");
+    CHECK(sn_dcae_load(be, d, NULL, &bad) != SANA_OK, "7 depths for 6 stages accepted");
+    CHECK(bad == NULL, "a refused load leaves *out NULL");
+    CHECK(sn_dcae_load(be, tu_path(tu_fixtures_dir(), "no-such-vae"), NULL, &bad) != SANA_OK, "missing folder");
+
+    free(want);
+    sn_dcae_free(ref);
+    sn_backend_free(be);
+    free(config_text);
+    free(weights);
+    return tu_finish("test_dcae_load");
+}
