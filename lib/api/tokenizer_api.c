@@ -43,7 +43,7 @@ sana_status sana_tokenizer_encode(const sana_tokenizer *tok, const char *text, s
     int32_t *all;
     size_t n;
     SN_TRY(sn_tokenizer_encode(tok->tok, text, len, add_special != 0, &all, &n));
-    memcpy(ids, all, (n < capacity ? n : capacity) * sizeof *all);
+    if (n && capacity) memcpy(ids, all, (n < capacity ? n : capacity) * sizeof *all);
     free(all);
     *n_ids = n;
     return SANA_OK;

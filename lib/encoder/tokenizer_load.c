@@ -215,75 +215,117 @@ static sana_status merge_insert(sn_tokenizer *t, int32_t a, int32_t b, int32_t r
     }
 }
 
+/* The two pieces of merge node `c`: "a b" (exactly one space, as tokenizers'
+ * convert_merges_to_hashmap) or ["a", "b"]. 0 when it is neither. */
+static int merge_parts(const sn_json *j, int32_t c, const char **a, size_t *an, const char **b,
+                       size_t *bn) {
+    const sn_jnode *nd = &j->nodes[c];
+    if (nd->type == SN_JSTR) {
+        *a = j->buf + nd->a;
+        const char *sp = memchr(*a, ' ', nd->len);
+        if (!sp || memchr(sp + 1, ' ', nd->len - (size_t)(sp + 1 - *a))) return 0;
+        *an = (size_t)(sp - *a);
+        *b = sp + 1;
+        *bn = nd->len - *an - 1;
+        return 1;
+    }
+    if (nd->type == SN_JARR && nd->len == 2 && j->nodes[nd->a].type == SN_JSTR &&
+        j->nodes[j->nodes[nd->a].next].type == SN_JSTR) {
+        const sn_jnode *x = &j->nodes[nd->a], *y = &j->nodes[x->next];
+        *a = j->buf + x->a;
+        *an = x->len;
+        *b = j->buf + y->a;
+        *bn = y->len;
+        return 1;
+    }
+    return 0;
+}
+
+/* ids of a, b and a+b (-1 when absent); -2 in out[0] for a malformed entry. */
+static void merge_resolve(const sn_tokenizer *t, const sn_json *j, int32_t c, int32_t out[3]) {
+    const char *a, *b;
+    size_t an, bn;
+    if (!merge_parts(j, c, &a, &an, &b, &bn)) {
+        out[0] = -2;
+        return;
+    }
+    out[0] = sn_tok_vocab_find(t, a, an);
+    out[1] = sn_tok_vocab_find(t, b, bn);
+    char tmp[512], *cat = an + bn <= sizeof tmp ? tmp : malloc(an + bn);
+    if (!cat) {
+        out[2] = -3;
+        return;
+    }
+    memcpy(cat, a, an);
+    memcpy(cat + an, b, bn);
+    out[2] = sn_tok_vocab_find(t, cat, an + bn);
+    if (cat != tmp) free(cat);
+}
+
+/* Merges: rank = position in the list. The 1.7 M vocab lookups (a, b, a+b for each merge) are
+ * independent reads, so they run in parallel; errors are then reported in list order and the
+ * pairs inserted in one serial pass. */
 static sana_status load_merges(loader *L, int32_t model) {
     sn_tokenizer *t = L->t;
     const sn_json *j = L->j;
     int32_t merges = sn_json_get(j, model, "merges");
-    if (merges < 0) merges = -1; /* a BPE without merges is valid: characters only */
-    else if (sn_json_type(j, merges) != SN_JARR)
+    if (merges >= 0 && sn_json_type(j, merges) != SN_JARR)
         return sn_fail(SANA_ERR_FORMAT, "%s: model.merges: not an array", L->file);
+    /* a BPE without merges is valid: characters only */
     size_t count = merges >= 0 ? j->nodes[merges].len : 0;
     t->merge_mask = pow2_at_least(count + count / 2) - 1; /* load <= 2/3: 16 MB for Gemma */
     t->merge_tab = table_alloc((t->merge_mask + 1) * sizeof *t->merge_tab);
-    if (!t->merge_tab) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "%s: out of memory for merges", L->file);
+    int32_t *node = malloc((count ? count : 1) * sizeof *node);
+    int32_t *res = malloc((count ? count : 1) * 3 * sizeof *res);
+    sana_status st = SANA_OK;
+    if (!t->merge_tab || !node || !res) {
+        st = sn_fail(SANA_ERR_OUT_OF_MEMORY, "%s: out of memory for merges", L->file);
+        goto done;
+    }
     memset(t->merge_tab, 0xFF, (t->merge_mask + 1) * sizeof *t->merge_tab);
+    size_t k = 0;
+    for (int32_t c = merges >= 0 ? j->nodes[merges].a : -1; c >= 0; c = j->nodes[c].next)
+        node[k++] = c;
 
-    char tmp[1024];
-    int32_t rank = 0;
-    for (int32_t c = merges >= 0 ? j->nodes[merges].a : -1; c >= 0; c = j->nodes[c].next, rank++) {
+    long long nn = (long long)count;
+#pragma omp parallel for schedule(static, 4096)
+    for (long long i = 0; i < nn; i++) merge_resolve(t, j, node[i], res + 3 * i);
+
+    for (size_t i = 0; i < count; i++) {
+        const int32_t *r = res + 3 * i;
+        if (r[0] >= 0 && r[1] >= 0 && r[2] >= 0) {
+            merge_insert(t, r[0], r[1], (int32_t)i, r[2]);
+            continue;
+        }
         const char *a, *b;
         size_t an, bn;
-        if (j->nodes[c].type == SN_JSTR) {
-            /* "a b": exactly one space, as tokenizers' convert_merges_to_hashmap */
-            a = j->buf + j->nodes[c].a;
-            const char *sp = memchr(a, ' ', j->nodes[c].len);
-            if (!sp || memchr(sp + 1, ' ', j->nodes[c].len - (size_t)(sp + 1 - a)))
-                return sn_fail(SANA_ERR_FORMAT,
-                               "%s: model.merges[%d] = \"%s\": expected two pieces separated by "
-                               "one space",
-                               L->file, rank, a);
-            an = (size_t)(sp - a);
-            b = sp + 1;
-            bn = j->nodes[c].len - an - 1;
-        } else if (j->nodes[c].type == SN_JARR && j->nodes[c].len == 2 &&
-                   j->nodes[j->nodes[c].a].type == SN_JSTR &&
-                   j->nodes[j->nodes[j->nodes[c].a].next].type == SN_JSTR) {
-            int32_t x = j->nodes[c].a, y = j->nodes[x].next;
-            a = j->buf + j->nodes[x].a;
-            an = j->nodes[x].len;
-            b = j->buf + j->nodes[y].a;
-            bn = j->nodes[y].len;
+        if (r[0] == -2 || !merge_parts(j, node[i], &a, &an, &b, &bn)) {
+            const char *s = sn_json_str(j, node[i], NULL);
+            st = s ? sn_fail(SANA_ERR_FORMAT,
+                             "%s: model.merges[%zu] = \"%s\": expected two pieces separated by "
+                             "one space",
+                             L->file, i, s)
+                   : sn_fail(SANA_ERR_FORMAT,
+                             "%s: model.merges[%zu]: expected \"a b\" or [\"a\", \"b\"]", L->file, i);
+        } else if (r[2] == -3) {
+            st = sn_fail(SANA_ERR_OUT_OF_MEMORY, "%s: out of memory for merges", L->file);
+        } else if (r[0] < 0 || r[1] < 0) {
+            st = sn_fail(SANA_ERR_FORMAT,
+                         "%s: model.merges[%zu]: piece \"%.*s\" is not in the vocabulary", L->file,
+                         i, (int)(r[0] < 0 ? an : bn), r[0] < 0 ? a : b);
         } else {
-            return sn_fail(SANA_ERR_FORMAT,
-                           "%s: model.merges[%d]: expected \"a b\" or [\"a\", \"b\"]", L->file, rank);
+            st = sn_fail(SANA_ERR_FORMAT,
+                         "%s: model.merges[%zu]: the merged piece \"%.*s%.*s\" is not in the "
+                         "vocabulary",
+                         L->file, i, (int)an, a, (int)bn, b);
         }
-        int32_t ia = sn_tok_vocab_find(t, a, an), ib = sn_tok_vocab_find(t, b, bn);
-        if (ia < 0 || ib < 0)
-            return sn_fail(SANA_ERR_FORMAT,
-                           "%s: model.merges[%d]: piece \"%.*s\" is not in the vocabulary", L->file,
-                           rank, (int)(ia < 0 ? an : bn), ia < 0 ? a : b);
-        int32_t im;
-        if (an + bn <= sizeof tmp) {
-            memcpy(tmp, a, an);
-            memcpy(tmp + an, b, bn);
-            im = sn_tok_vocab_find(t, tmp, an + bn);
-        } else {
-            char *big = malloc(an + bn);
-            if (!big) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "out of memory");
-            memcpy(big, a, an);
-            memcpy(big + an, b, bn);
-            im = sn_tok_vocab_find(t, big, an + bn);
-            free(big);
-        }
-        if (im < 0)
-            return sn_fail(SANA_ERR_FORMAT,
-                           "%s: model.merges[%d]: the merged piece \"%.*s%.*s\" is not in the "
-                           "vocabulary",
-                           L->file, rank, (int)an, a, (int)bn, b);
-        merge_insert(t, ia, ib, rank, im);
+        goto done;
     }
-    t->n_merges = rank;
-    return SANA_OK;
+    t->n_merges = (int32_t)count;
+done:
+    free(node);
+    free(res);
+    return st;
 }
 
 static sana_status load_model(loader *L, int32_t model, int32_t added) {
