@@ -433,13 +433,18 @@ SANA_API sana_status sana_tokenizer_load(const char *path, sana_tokenizer **out)
 SANA_API void sana_tokenizer_free(sana_tokenizer *tok);
 
 /* Encodes `len` bytes of UTF-8 text (BOS added when add_special is 1, as the config says).
- * Writes at most `capacity` ids; *n_ids gets the full count (call with capacity 0 to size). */
+ * Writes at most `capacity` ids; *n_ids gets the full count (call with capacity 0 to size).
+ * The ids equal those of the Python `tokenizers` package. Bytes that are not valid UTF-8 are
+ * read as Python's bytes.decode("utf-8", "replace") reads them (each maximal invalid sequence
+ * becomes U+FFFD). Nothing is truncated: a long prompt gives all its ids. */
 SANA_API sana_status sana_tokenizer_encode(const sana_tokenizer *tok, const char *text, size_t len,
                                            int32_t add_special, int32_t *ids, size_t capacity,
                                            size_t *n_ids);
 
 /* Decodes ids to UTF-8 (special tokens skipped when skip_special is 1). Writes at most
- * `capacity` bytes plus a terminating NUL; *len gets the full length without the NUL. */
+ * `capacity` bytes, the terminating NUL included (the text is cut to capacity - 1 bytes);
+ * *len gets the full length without the NUL (size the buffer with *len + 1). An id
+ * outside the vocabulary is SANA_ERR_INVALID_ARGUMENT. */
 SANA_API sana_status sana_tokenizer_decode(const sana_tokenizer *tok, const int32_t *ids,
                                            size_t n_ids, int32_t skip_special, char *text,
                                            size_t capacity, size_t *len);
