@@ -166,9 +166,10 @@ static void test_shortcut_dup(int f, int64_t Ci, int64_t Co) {
                     ref[idx] = F(y)[idx] + rep[((n * Ci * r + c * f * f + i * f + j) * H + Y / f) * W + X / f];
                 }
     sn_tensor yb = mk(B, Co, 3, W * f, 0); /* a band: output rows [2, 5) from input rows [1, 3) */
-    for (int64_t n = 0; n < B; n++)
-        for (int64_t c = 0; c < Co; c++)
-            memcpy(F(yb) + (n * Co + c) * 3 * W * f, F(y) + ((n * Co + c) * H * f + 2) * W * f, (size_t)(3 * W * f) * 4);
+    if (f == 2) /* only f = 2 has the 6 output rows the band needs */
+        for (int64_t n = 0; n < B; n++)
+            for (int64_t c = 0; c < Co; c++)
+                memcpy(F(yb) + (n * Co + c) * 3 * W * f, F(y) + ((n * Co + c) * H * f + 2) * W * f, (size_t)(3 * W * f) * 4);
     CHECK_OK(sn_shortcut_dup(&x, 0, f, &y, 0));
     char what[64];
     snprintf(what, sizeof what, "shortcut_dup f=%d %lld->%lld", f, (long long)Ci, (long long)Co);
