@@ -3,7 +3,9 @@
  * in exact bands under a memory budget. Prints one JSON object: time (wall and process CPU),
  * peak RSS, the decoder's own activation peak, the bands used.
  *
- *   bench_dcae [--size 1024] [--budget-mib 0] [--band-rows 0] [--threads N] [--decoder-only 1]
+ *   bench_dcae [--size 1024] [--budget-mib 0] [--band-rows 0] [--threads N]
+ *   bench_dcae --estimate 1   (no decode: activation peaks from the decoder's own accounting
+ *                              at 1024², 2048², 4096² for several budgets, one JSON line each)
  * --size is the image side in pixels (latent side = size / 32). --budget-mib 0 = one band.
  * Run one configuration per process: peak RSS is per process. */
 #include <stdio.h>
@@ -41,12 +43,13 @@ static int fail(const char *what, sana_status st) {
 int main(int argc, char **argv) {
     int64_t size = 1024, band_rows = 0;
     double budget_mib = 0;
-    int threads = 0;
+    int threads = 0, estimate = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--size")) size = atoll(argv[i + 1]);
         else if (!strcmp(argv[i], "--budget-mib")) budget_mib = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--band-rows")) band_rows = atoll(argv[i + 1]);
         else if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--estimate")) estimate = atoi(argv[i + 1]);
         else {
             fprintf(stderr, "bench_dcae: unknown option %s\n", argv[i]);
             return 2;
@@ -65,6 +68,23 @@ int main(int argc, char **argv) {
     sn_dcae *ae;
     if ((st = sn_dcae_create_random(be, &cfg, 42, &ae))) return fail("model", st);
     double build_s = now_s() - t0, rss_model = rss_mib();
+    if (estimate) {
+        const int64_t sizes[3] = {1024, 2048, 4096};
+        const double budgets[5] = {0, 4096, 1024, 512, 256};
+        for (int i = 0; i < 3; i++)
+            for (int k = 0; k < 5; k++) {
+                size_t peak;
+                int32_t rows;
+                if ((st = sn_dcae_estimate(ae, sizes[i] / 32, sizes[i] / 32, (size_t)(budgets[k] * 1048576.0),
+                                           &peak, &rows)))
+                    return fail("estimate", st);
+                printf("{\"size\": %lld, \"budget_mib\": %.0f, \"band_rows\": %d, \"activation_peak_mib\": %.1f}\n",
+                       (long long)sizes[i], budgets[k], rows, (double)peak / 1048576.0);
+            }
+        sn_dcae_free(ae);
+        sn_backend_free(be);
+        return 0;
+    }
 
     const int64_t h = size / 32;
     sn_tensor z, y;

@@ -167,7 +167,7 @@ int main(void) {
     small_config(&c);
     CHECK_OK(sn_dcae_create_random(be, &c, 1234, &ae));
     if (!ae) return tu_finish("test_dcae_banded");
-    sn_dcae_set_glu_chunk(ae, 3000); /* exercise the chunked GLUMBConv too */
+    sn_dcae_set_evit_chunk(ae, 3000); /* exercise the chunked EfficientViT blocks too */
     printf("small model: %lld parameters\n", (long long)sn_dcae_param_count(ae));
     test_bands_exact(1, 2, 3); /* wide */
     test_bands_exact(1, 3, 1); /* tall */

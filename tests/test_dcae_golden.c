@@ -73,14 +73,14 @@ static void compare_outputs(const tu_case *c, const tap_store *taps, const float
     CHECK(compared >= 1, "%s: nothing compared", c->name);
 }
 
-/* glu_chunk > 0: GLUMBConv in chunks of that many floats (one row at a time here) */
+/* glu_chunk > 0: EfficientViT blocks in row chunks of that many floats (a row or two here) */
 static void run_decode(const tu_case *c, int tiled, int64_t glu_chunk) {
     sn_dcae *ae = NULL;
     CHECK_OK(sn_dcae_load(be, tu_case_model_dir(c), NULL, &ae));
     if (!ae) return;
     if (glu_chunk) {
-        sn_dcae_set_glu_chunk(ae, glu_chunk);
-        printf("%s with the GLUMBConv hidden tensor in chunks of %lld floats\n", c->name, (long long)glu_chunk);
+        sn_dcae_set_evit_chunk(ae, glu_chunk);
+        printf("%s with EfficientViT temporaries in chunks of %lld floats\n", c->name, (long long)glu_chunk);
     }
     tu_tensor lat;
     if (tu_golden(c, "latent", &lat) != 0) return;

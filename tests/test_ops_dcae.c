@@ -145,6 +145,23 @@ static void test_linear_attention(void) {
         }
     CHECK_OK(sn_linear_attention_relu(&qkv, 1e-15f, &y));
     CHECK(tu_check_close("linear_attention_relu", F(y), ref, (size_t)sn_numel(&y), 1e-5), "linear attention");
+    /* two passes over token chunks of 20 + 30: state accumulated, then read out per chunk */
+    sn_tensor st = mk(B, G, d + 1, d, 0), y2 = mk(B, G, d, N, 0);
+    for (int pass = 0; pass < 2; pass++)
+        for (int ci = 0; ci < 2; ci++) {
+            const int64_t t0 = ci ? 20 : 0, nt = ci ? N - 20 : 20; /* chunks [0,20) [20,50) */
+            sn_tensor c = mk(B, G, 3 * d, nt, 0), yc = mk(B, G, d, nt, 0);
+            for (int64_t r = 0; r < B * G * 3 * d; r++) memcpy(F(c) + r * nt, F(qkv) + r * N + t0, (size_t)nt * 4);
+            if (pass == 0) CHECK_OK(sn_linear_attention_state(&c, &st));
+            else {
+                CHECK_OK(sn_linear_attention_apply(&c, &st, 1e-15f, &yc));
+                for (int64_t r = 0; r < B * G * d; r++) memcpy(F(y2) + r * N + t0, F(yc) + r * nt, (size_t)nt * 4);
+            }
+            sn_tensor_free(&c), sn_tensor_free(&yc);
+        }
+    CHECK(tu_check_close("linear_attention state+apply (2 chunks)", F(y2), ref, (size_t)sn_numel(&y2), 1e-5),
+          "chunked linear attention");
+    sn_tensor_free(&st), sn_tensor_free(&y2);
     free(ref);
     sn_tensor_free(&qkv), sn_tensor_free(&y);
 }

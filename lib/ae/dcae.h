@@ -112,6 +112,11 @@ typedef struct sn_dcae_decode_stats {
 } sn_dcae_decode_stats;
 sn_dcae_decode_stats sn_dcae_last_decode_stats(void);
 
+/* Without decoding anything: the activation peak (bytes, scratch not counted) and band height
+ * that a decode of one [1, C, h, w] latent would have under `budget` (0 = unlimited). */
+sana_status sn_dcae_estimate(const sn_dcae *ae, int64_t h, int64_t w, size_t budget, size_t *peak,
+                             int32_t *band_rows);
+
 /* z = encoder(x): x [B, in_channels, H, W] pixels in [-1, 1] with H, W multiples of
  * sn_dcae_spatial_factor(); z [B, latent_channels, H/f, W/f] raw (multiply by scaling_factor for
  * the pipeline). tap may be NULL. */

@@ -126,39 +126,102 @@ sana_status sn_dcae_up_band(sn_dcae_mem *m, const sn_dcae_stage *st, sn_tensor *
 
 /* --- EfficientViTBlock on the whole tensor ------------------------------------------------------ */
 
-/* x + RMSNorm(to_out(MLA(qkv))): qkv = to_qkv(x) [3C, N]; every multi-scale branch adds 3C more
- * channels (depthwise kxk, then grouped 1x1 with 32-channel groups); the (1 + n_ms) * 3C channels
- * are read as heads of [q; k; v] (head_dim rows each), ReLU on q and k. */
-static sana_status sn_dcae_attn(sn_dcae_mem *m, const sn_dcae_block_w *blk, int32_t d,
-                                sn_tensor *x) {
+/* The multi-scale qkv of rows [r0, r1) of x into cat [(1 + n_ms) 3C, r1 - r0, W]: qkv = to_qkv(x)
+ * (1x1, no bias), and per branch a depthwise kxk conv then a grouped 1x1 (32-channel groups),
+ * concatenated. The kxk convs need k/2 halo rows, recomputed from x. */
+static sana_status sn_dcae_qkv_rows(sn_dcae_mem *m, const sn_dcae_block_w *blk, int32_t d,
+                                    const sn_tensor *x, int64_t r0, int64_t r1, sn_tensor *cat) {
     const sn_dcae_evit *e = &blk->evit;
-    const int64_t C = blk->channels, H = x->shape[2], W = x->shape[3];
-    const int64_t nb = 1 + e->n_ms, heads = C / d;
-    sn_tensor cat, att, out;
-    SN_TRY(sn_dcae_mem_tensor(m, nb * 3 * C, H, W, &cat)); /* [(1+n_ms) 3C, H, W] */
-    sn_tensor qkv = sn_dcae_channels(&cat, 0, 3 * C);
-    SN_RUN(m, sn_conv2d(x, &e->qkv_w, NULL, 1, 0, 1, &qkv));
+    const int64_t C = blk->channels, H = x->shape[2], W = x->shape[3], heads = C / d, rows = r1 - r0;
+    int64_t halo = 0;
+    for (int32_t s = 0; s < e->n_ms; s++) halo = e->ms_kernel[s] / 2 > halo ? e->ms_kernel[s] / 2 : halo;
+    const int64_t a = r0 - halo > 0 ? r0 - halo : 0, b = r1 + halo < H ? r1 + halo : H, n = b - a;
+    const int whole = a == r0 && b == r1; /* no halo rows: write straight into cat */
+    sn_tensor xc = *x, qkv;
+    if (a != 0 || b != H) {
+        SN_TRY(sn_dcae_mem_tensor(m, C, n, W, &xc));
+        SN_RUN(m, sn_dcae_copy_rows(x, a, &xc, 0, n));
+    }
+    if (whole) {
+        qkv = sn_dcae_channels(cat, 0, 3 * C);
+    } else {
+        SN_TRY(sn_dcae_mem_tensor(m, 3 * C, n, W, &qkv));
+    }
+    SN_RUN(m, sn_conv2d(&xc, &e->qkv_w, NULL, 1, 0, 1, &qkv)); /* [3C, n, W] */
+    if (a != 0 || b != H) sn_dcae_mem_free(m, &xc);
+    if (!whole) {
+        sn_tensor dst = sn_dcae_channels(cat, 0, 3 * C);
+        SN_RUN(m, sn_dcae_copy_rows(&qkv, r0 - a, &dst, 0, rows));
+    }
     for (int32_t s = 0; s < e->n_ms; s++) {
         const int32_t k = e->ms_kernel[s];
-        sn_tensor tmp, dst = sn_dcae_channels(&cat, (1 + s) * 3 * C, 3 * C);
-        SN_TRY(sn_dcae_mem_tensor(m, 3 * C, H, W, &tmp));
+        sn_tensor tmp, ms, dst = sn_dcae_channels(cat, (1 + s) * 3 * C, 3 * C);
+        SN_TRY(sn_dcae_mem_tensor(m, 3 * C, n, W, &tmp));
         SN_RUN(m, sn_conv2d(&qkv, &e->ms_in_w[s], NULL, 1, k / 2, (int32_t)(3 * C), &tmp));
-        SN_RUN(m, sn_conv2d(&tmp, &e->ms_out_w[s], NULL, 1, 0, (int32_t)(3 * heads), &dst));
+        if (whole) {
+            SN_RUN(m, sn_conv2d(&tmp, &e->ms_out_w[s], NULL, 1, 0, (int32_t)(3 * heads), &dst));
+        } else {
+            SN_TRY(sn_dcae_mem_tensor(m, 3 * C, n, W, &ms));
+            SN_RUN(m, sn_conv2d(&tmp, &e->ms_out_w[s], NULL, 1, 0, (int32_t)(3 * heads), &ms));
+            SN_RUN(m, sn_dcae_copy_rows(&ms, r0 - a, &dst, 0, rows));
+            sn_dcae_mem_free(m, &ms);
+        }
         sn_dcae_mem_free(m, &tmp);
     }
-    SN_TRY(sn_dcae_mem_tensor(m, nb * C, H, W, &att)); /* [(1+n_ms) C, H, W] */
-    {
-        sn_tensor q4, y4;
-        SN_TRY(sn_tensor_reshape(&cat, 4, SN_SHAPE(1, nb * heads, 3 * d, H * W), &q4));
-        SN_TRY(sn_tensor_reshape(&att, 4, SN_SHAPE(1, nb * heads, d, H * W), &y4));
-        SN_RUN(m, sn_linear_attention_relu(&q4, SN_DCAE_ATTN_EPS, &y4));
+    if (!whole) sn_dcae_mem_free(m, &qkv);
+    return SANA_OK;
+}
+
+/* x + RMSNorm(to_out(MLA(x))): the (1 + n_ms) 3C channels of the multi-scale qkv are read as
+ * heads of [q; k; v] (head_dim rows each), ReLU on q and k, linear attention. Computed in fixed
+ * chunks of rows (by shape, never by budget): a first pass sums every head's state over all
+ * tokens, a second reads the tokens out; the qkv of a chunk is recomputed in the second pass. */
+static sana_status sn_dcae_attn(sn_dcae_mem *m, const sn_dcae_block_w *blk, int32_t d,
+                                int64_t chunk_floats, sn_tensor *x) {
+    const sn_dcae_evit *e = &blk->evit;
+    const int64_t C = blk->channels, H = x->shape[2], W = x->shape[3];
+    const int64_t nb = 1 + e->n_ms, G = nb * C / d;
+    const int64_t per_row = (nb + 3) * 3 * C * W; /* cat + qkv + two branch temporaries */
+    int64_t rows = chunk_floats / (per_row > 0 ? per_row : 1);
+    rows = rows < 1 ? 1 : rows > H ? H : rows;
+    const int one = rows == H;
+    sn_tensor st, cat = {0}, out;
+    SN_TRY(sn_dcae_mem_tensor(m, G, d + 1, d, &st)); /* per head [d+1, d] */
+    SN_RUN(m, sn_fill(&st, 0.0f));
+    for (int64_t r0 = 0; r0 < H; r0 += rows) { /* pass 1: state */
+        const int64_t r1 = r0 + rows < H ? r0 + rows : H;
+        sn_tensor c4;
+        SN_TRY(sn_dcae_mem_tensor(m, nb * 3 * C, r1 - r0, W, &cat));
+        SN_TRY(sn_dcae_qkv_rows(m, blk, d, x, r0, r1, &cat));
+        SN_TRY(sn_tensor_reshape(&cat, 4, SN_SHAPE(1, G, 3 * d, (r1 - r0) * W), &c4));
+        SN_RUN(m, sn_linear_attention_state(&c4, &st));
+        if (!one) sn_dcae_mem_free(m, &cat);
     }
-    sn_dcae_mem_free(m, &cat);
     SN_TRY(sn_dcae_mem_tensor(m, C, H, W, &out));
-    SN_RUN(m, sn_conv2d(&att, &e->out_w, NULL, 1, 0, 1, &out));
-    sn_dcae_mem_free(m, &att);
-    SN_RUN(m, sn_channel_norm(&out, &e->attn_norm_w, &e->attn_norm_b, SN_DCAE_NORM_EPS, SN_ACT_NONE,
-                              &out));
+    for (int64_t r0 = 0; r0 < H; r0 += rows) { /* pass 2: tokens */
+        const int64_t r1 = r0 + rows < H ? r0 + rows : H;
+        sn_tensor c4, att, a4, o;
+        if (!one) {
+            SN_TRY(sn_dcae_mem_tensor(m, nb * 3 * C, r1 - r0, W, &cat));
+            SN_TRY(sn_dcae_qkv_rows(m, blk, d, x, r0, r1, &cat));
+        }
+        SN_TRY(sn_dcae_mem_tensor(m, nb * C, r1 - r0, W, &att)); /* [(1+n_ms) C, rows, W] */
+        SN_TRY(sn_tensor_reshape(&cat, 4, SN_SHAPE(1, G, 3 * d, (r1 - r0) * W), &c4));
+        SN_TRY(sn_tensor_reshape(&att, 4, SN_SHAPE(1, G, d, (r1 - r0) * W), &a4));
+        SN_RUN(m, sn_linear_attention_apply(&c4, &st, SN_DCAE_ATTN_EPS, &a4));
+        sn_dcae_mem_free(m, &cat);
+        if (one) {
+            SN_RUN(m, sn_conv2d(&att, &e->out_w, NULL, 1, 0, 1, &out));
+        } else {
+            SN_TRY(sn_dcae_mem_tensor(m, C, r1 - r0, W, &o));
+            SN_RUN(m, sn_conv2d(&att, &e->out_w, NULL, 1, 0, 1, &o));
+            SN_RUN(m, sn_dcae_copy_rows(&o, 0, &out, r0, r1 - r0));
+            sn_dcae_mem_free(m, &o);
+        }
+        sn_dcae_mem_free(m, &att);
+    }
+    sn_dcae_mem_free(m, &st);
+    SN_RUN(m, sn_channel_norm(&out, &e->attn_norm_w, &e->attn_norm_b, SN_DCAE_NORM_EPS, SN_ACT_NONE, &out));
     SN_RUN(m, sn_binary(SN_ADD, &out, x, &out));
     sn_dcae_mem_free(m, x);
     *x = out;
@@ -227,9 +290,9 @@ static sana_status sn_dcae_glumb(sn_dcae_mem *m, const sn_dcae_block_w *blk, int
 sana_status sn_dcae_evit_forward(sn_dcae_mem *m, const sn_dcae *ae, const sn_dcae_block_w *blk,
                                  sn_tensor *x, const sn_dcae_tap *tap, const char *name) {
     const int32_t head_dim = ae->cfg.head_dim;
-    SN_TRY(sn_dcae_attn(m, blk, head_dim, x));
+    SN_TRY(sn_dcae_attn(m, blk, head_dim, ae->evit_chunk_floats, x));
     sn_dcae_tap_call(tap, x, "%s.attn", name);
-    SN_TRY(sn_dcae_glumb(m, blk, ae->glu_chunk_floats, x));
+    SN_TRY(sn_dcae_glumb(m, blk, ae->evit_chunk_floats, x));
     sn_dcae_tap_call(tap, x, "%s.conv_out", name);
     return SANA_OK;
 }

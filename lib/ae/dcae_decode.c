@@ -205,6 +205,23 @@ static int64_t sn_dcae_band_rows(const sn_dcae *ae, const sn_dcae_plan *p, const
     return sn_min64(unit, p->h_out);
 }
 
+sana_status sn_dcae_estimate(const sn_dcae *ae, int64_t h, int64_t w, size_t budget, size_t *peak,
+                             int32_t *band_rows) {
+    SN_TRY(sn_dcae_check_latents(ae, 4, SN_SHAPE(1, ae->cfg.latent_channels, h, w), "DC-AE estimate"));
+    const int32_t ia = sn_dcae_first_global_stage(&ae->cfg);
+    sn_tensor z = {.dtype = ae->be->act_dtype, .ndim = 4, .shape = {1, ae->cfg.latent_channels, h, w},
+                   .be = ae->be};
+    sn_dcae_mem dm = {.be = ae->be, .dry = 1};
+    sn_tensor g;
+    SN_TRY(sn_dcae_dec_global(ae, &dm, &z, ia, NULL, &g));
+    sn_dcae_plan plan;
+    SN_TRY(sn_dcae_make_plan(ae, ia, g.shape[2], g.shape[3], &plan));
+    const int64_t rows = sn_dcae_band_rows(ae, &plan, &g, dm.peak, budget, (int64_t)1 << ia);
+    *peak = sn_dcae_peak_for(ae, &plan, &g, dm.peak, rows);
+    *band_rows = (int32_t)rows;
+    return SANA_OK;
+}
+
 /* One image: z [1, L, h, w] -> y [1, 3, H, W]. */
 sana_status sn_dcae_decode_image(const sn_dcae *ae, const sn_tensor *z, const sn_dcae_decode_opts *o,
                                  int64_t b, sn_tensor *y, sn_dcae_decode_stats *stats);

@@ -54,13 +54,15 @@ struct sn_dcae {
     /* decoder */
     sn_tensor dec_in_w, dec_in_b, dec_norm_w, dec_norm_b, dec_out_w, dec_out_b;
     sn_dcae_stage dec[SN_DCAE_MAX_STAGES];
-    /* GLUMBConv hidden chunk, in floats (default 16 Mi = 64 MiB fp32); tests make it small */
-    int64_t glu_chunk_floats;
+    /* EfficientViT blocks run in row chunks of about this many floats of temporaries (default
+     * 16 Mi = 64 MiB fp32): the attention's multi-scale qkv and the GLUMBConv hidden tensor.
+     * Tests make it small. */
+    int64_t evit_chunk_floats;
 };
 
-#define SN_DCAE_GLU_CHUNK_DEFAULT ((int64_t)16 << 20)
-/* Tests: chunk the GLUMBConv hidden tensor by this many floats (0 = the default). */
-void sn_dcae_set_glu_chunk(sn_dcae *ae, int64_t floats);
+#define SN_DCAE_EVIT_CHUNK_DEFAULT ((int64_t)16 << 20)
+/* Tests: chunk the EfficientViT temporaries by this many floats (0 = the default). */
+void sn_dcae_set_evit_chunk(sn_dcae *ae, int64_t floats);
 
 /* Activation bookkeeping for one call: every activation tensor is taken and given back through
  * here, so the call knows the most bytes it held at once. In a dry run nothing is allocated

@@ -406,7 +406,7 @@ static sana_status sn_dcae_new(sn_backend *be, const sn_dcae_config *cfg, sn_dca
     if (!ae) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "dcae: out of memory");
     ae->be = be;
     ae->cfg = *cfg;
-    ae->glu_chunk_floats = SN_DCAE_GLU_CHUNK_DEFAULT;
+    ae->evit_chunk_floats = SN_DCAE_EVIT_CHUNK_DEFAULT;
     *out = ae;
     return SANA_OK;
 }
@@ -480,8 +480,8 @@ void sn_dcae_free(sn_dcae *ae) {
     free(ae);
 }
 
-void sn_dcae_set_glu_chunk(sn_dcae *ae, int64_t floats) {
-    ae->glu_chunk_floats = floats > 0 ? floats : SN_DCAE_GLU_CHUNK_DEFAULT;
+void sn_dcae_set_evit_chunk(sn_dcae *ae, int64_t floats) {
+    ae->evit_chunk_floats = floats > 0 ? floats : SN_DCAE_EVIT_CHUNK_DEFAULT;
 }
 
 /* --- accessors ---------------------------------------------------------------------------------- */

@@ -165,6 +165,12 @@ typedef struct sn_ops {
                                 sn_tensor *y, int64_t y_row0);
     /* y += mean over consecutive groups of f²·Ci/Co channels of pixel_unshuffle(x, f) */
     sana_status (*shortcut_avg)(sn_backend *be, const sn_tensor *x, int32_t f, sn_tensor *y);
+    /* the same attention in two passes over token chunks: s[B, G, d+1, d] += [v; 1] · relu(k)ᵀ
+     * over the tokens of qkv[B, G, 3d, N] (fp32 sums), then y[B, G, d, N] = (s · relu(q))[:d] /
+     * ((s · relu(q))[d] + eps) */
+    sana_status (*linear_attention_state)(sn_backend *be, const sn_tensor *qkv, sn_tensor *s);
+    sana_status (*linear_attention_apply)(sn_backend *be, const sn_tensor *qkv, const sn_tensor *s,
+                                          float eps, sn_tensor *y);
 
     /* --- graphs and memory (issue 8); optional, NULL on the CPU; used through sn_graph_run and
      * sn_backend_memory below, never directly --- */
@@ -263,6 +269,9 @@ sana_status sn_linear_attention_relu(const sn_tensor *qkv, float eps, sn_tensor 
 sana_status sn_shortcut_dup(const sn_tensor *x, int64_t x_row0, int32_t f, sn_tensor *y,
                             int64_t y_row0);
 sana_status sn_shortcut_avg(const sn_tensor *x, int32_t f, sn_tensor *y);
+sana_status sn_linear_attention_state(const sn_tensor *qkv, sn_tensor *s);
+sana_status sn_linear_attention_apply(const sn_tensor *qkv, const sn_tensor *s, float eps,
+                                      sn_tensor *y);
 
 /* --- graphs and device memory (issue 8); wrappers in backend/backend_graph.c ------------------
  * sn_graph_run(be, &graph, fn, user) runs fn(user), a sequence of ops on `be`, as one replayable

@@ -84,3 +84,27 @@ sana_status sn_shortcut_avg(const sn_tensor *x, int32_t f, sn_tensor *y) {
     if (!be->ops->shortcut_avg) return sn_dcae_op_missing(be, "shortcut_avg");
     return be->ops->shortcut_avg(be, x, f, y);
 }
+
+sana_status sn_linear_attention_state(const sn_tensor *qkv, sn_tensor *s) {
+    if (qkv->ndim != 4 || s->ndim != 4 || qkv->shape[2] % 3 || s->shape[0] != qkv->shape[0] ||
+        s->shape[1] != qkv->shape[1] || s->shape[2] != qkv->shape[2] / 3 + 1 ||
+        s->shape[3] != qkv->shape[2] / 3)
+        return sn_dcae_op_bad("linear_attention_state", "qkv must be [B, G, 3d, N], s [B, G, d+1, d]");
+    sn_backend *be = SN_BE(qkv);
+    if (!be->ops->linear_attention_state) return sn_dcae_op_missing(be, "linear_attention_state");
+    return be->ops->linear_attention_state(be, qkv, s);
+}
+
+sana_status sn_linear_attention_apply(const sn_tensor *qkv, const sn_tensor *s, float eps,
+                                      sn_tensor *y) {
+    if (qkv->ndim != 4 || s->ndim != 4 || y->ndim != 4 || qkv->shape[2] % 3 ||
+        s->shape[0] != qkv->shape[0] || s->shape[1] != qkv->shape[1] ||
+        s->shape[2] != qkv->shape[2] / 3 + 1 || s->shape[3] != qkv->shape[2] / 3 ||
+        y->shape[0] != qkv->shape[0] || y->shape[1] != qkv->shape[1] ||
+        y->shape[2] * 3 != qkv->shape[2] || y->shape[3] != qkv->shape[3])
+        return sn_dcae_op_bad("linear_attention_apply",
+                              "qkv must be [B, G, 3d, N], s [B, G, d+1, d], y [B, G, d, N]");
+    sn_backend *be = SN_BE(qkv);
+    if (!be->ops->linear_attention_apply) return sn_dcae_op_missing(be, "linear_attention_apply");
+    return be->ops->linear_attention_apply(be, qkv, s, eps, y);
+}

@@ -98,6 +98,8 @@ static const sn_ops sn_cpu_ops = {
     .linear_attention_relu = sn_cpu_linear_attention_relu,
     .shortcut_dup = sn_cpu_shortcut_dup,
     .shortcut_avg = sn_cpu_shortcut_avg,
+    .linear_attention_state = sn_cpu_linear_attention_state,
+    .linear_attention_apply = sn_cpu_linear_attention_apply,
 };
 
 sana_status sn_backend_cpu_create(int32_t n_threads, sn_backend **out) {

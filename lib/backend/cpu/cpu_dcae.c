@@ -39,9 +39,21 @@ sana_status sn_cpu_conv2d_band(sn_backend *be, const sn_tensor *x, int64_t x_row
                             continue;
                         }
                         const float *src = xn + (ci * Hx + (iy / up - x_row0)) * Wx;
-                        for (int64_t ox = 0; ox < Wo; ox++) {
-                            const int64_t ix = ox * stride - pad + kx;
-                            row[ox] = (ix >= 0 && ix < Win) ? src[ix / up] : 0.0f;
+                        /* output columns whose input column is inside: [lo, hi) */
+                        int64_t lo = 0, hi = Wo;
+                        while (lo < Wo && lo * stride - pad + kx < 0) lo++;
+                        while (hi > lo && (hi - 1) * stride - pad + kx >= Win) hi--;
+                        for (int64_t ox = 0; ox < lo; ox++) row[ox] = 0.0f;
+                        for (int64_t ox = hi; ox < Wo; ox++) row[ox] = 0.0f;
+                        const int64_t off = kx - pad;
+                        if (stride == 1 && up == 1) {
+                            memcpy(row + lo, src + lo + off, (size_t)(hi - lo) * sizeof(float));
+                        } else if (stride == 1 && up == 2) {
+                            for (int64_t ox = lo; ox < hi; ox++) row[ox] = src[(ox + off) >> 1];
+                        } else if (up == 1) {
+                            for (int64_t ox = lo; ox < hi; ox++) row[ox] = src[ox * stride + off];
+                        } else {
+                            for (int64_t ox = lo; ox < hi; ox++) row[ox] = src[(ox * stride + off) / up];
                         }
                     }
                 }
@@ -116,6 +128,59 @@ sana_status sn_cpu_linear_attention_relu(sn_backend *be, const sn_tensor *qkv, f
             for (int64_t i = 0; i < N; i++) vp[d * N + i] = 1.0f;
             sn_cpu_sgemm(1, d + 1, d, N, 1.0f, vp, N, k, N, 0.0f, s, d);
             sn_cpu_sgemm(0, d + 1, N, d, 1.0f, s, d, q, N, 0.0f, o, N);
+            float *yh = Y + (n * G + g) * d * N;
+#pragma omp parallel for schedule(static)
+            for (int64_t i = 0; i < N; i++) {
+                const float den = o[d * N + i] + eps;
+                for (int64_t c = 0; c < d; c++) yh[c * N + i] = o[c * N + i] / den;
+            }
+        }
+    sn_scratch_reset(be, m);
+    return SANA_OK;
+}
+
+/* Two-pass form for token chunks: the state s = [v; 1] · relu(k)ᵀ accumulates over chunks
+ * (GEMM with beta = 1), then each chunk's tokens are read out. */
+sana_status sn_cpu_linear_attention_state(sn_backend *be, const sn_tensor *qkv, sn_tensor *s) {
+    const int64_t B = qkv->shape[0], G = qkv->shape[1], d = qkv->shape[2] / 3, N = qkv->shape[3];
+    const float *X = SN_CF(qkv);
+    float *S = SN_F(s);
+    sn_arena_mark m = sn_scratch_mark(be);
+    const size_t need = (size_t)((2 * d + 1) * N) * sizeof(float);
+    float *k = sn_arena_alloc(&be->scratch, need);
+    if (!k) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "linear attention state: %zu bytes of scratch", need);
+    float *vp = k + d * N;
+    for (int64_t n = 0; n < B; n++)
+        for (int64_t g = 0; g < G; g++) {
+            const float *h = X + (n * G + g) * 3 * d * N;
+#pragma omp parallel for schedule(static)
+            for (int64_t i = 0; i < d * N; i++) {
+                k[i] = h[d * N + i] > 0.0f ? h[d * N + i] : 0.0f;
+                vp[i] = h[2 * d * N + i];
+            }
+            for (int64_t i = 0; i < N; i++) vp[d * N + i] = 1.0f;
+            sn_cpu_sgemm(1, d + 1, d, N, 1.0f, vp, N, k, N, 1.0f, S + (n * G + g) * (d + 1) * d, d);
+        }
+    sn_scratch_reset(be, m);
+    return SANA_OK;
+}
+
+sana_status sn_cpu_linear_attention_apply(sn_backend *be, const sn_tensor *qkv, const sn_tensor *s,
+                                          float eps, sn_tensor *y) {
+    const int64_t B = qkv->shape[0], G = qkv->shape[1], d = qkv->shape[2] / 3, N = qkv->shape[3];
+    const float *X = SN_CF(qkv), *S = SN_CF(s);
+    float *Y = SN_F(y);
+    sn_arena_mark m = sn_scratch_mark(be);
+    const size_t need = (size_t)((2 * d + 1) * N) * sizeof(float);
+    float *q = sn_arena_alloc(&be->scratch, need);
+    if (!q) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "linear attention apply: %zu bytes of scratch", need);
+    float *o = q + d * N;
+    for (int64_t n = 0; n < B; n++)
+        for (int64_t g = 0; g < G; g++) {
+            const float *h = X + (n * G + g) * 3 * d * N;
+#pragma omp parallel for schedule(static)
+            for (int64_t i = 0; i < d * N; i++) q[i] = h[i] > 0.0f ? h[i] : 0.0f;
+            sn_cpu_sgemm(0, d + 1, N, d, 1.0f, S + (n * G + g) * (d + 1) * d, d, q, N, 0.0f, o, N);
             float *yh = Y + (n * G + g) * d * N;
 #pragma omp parallel for schedule(static)
             for (int64_t i = 0; i < N; i++) {
