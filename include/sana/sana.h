@@ -360,7 +360,13 @@ typedef struct sana_encode_params {
 SANA_API void sana_encode_params_init(sana_encode_params *params);
 
 /* Encodes `n` prompts to the DiT's text conditioning: *embeddings [n, L, hidden] and *mask [n, L]
- * (1 = attend, 0 = padding), host tensors. */
+ * (1 = attend, 0 = padding), host tensors. As diffusers' SanaPipeline.encode_prompt: the prompt is
+ * lower-cased and stripped (NVlabs mode: stripped only), the complex human instruction is
+ * prefixed, and <bos> plus the prompt's tokens are kept (L = max_sequence_length rows). A prompt
+ * longer than L - 1 tokens is truncated at its end, as the reference's tokenizer call does. For
+ * the unconditional (negative) prompt, encode it with complex_human_instruction = 0; in NVlabs
+ * mode pass the positive prompt's mask for the unconditional branch. Needs the model's tokenizer
+ * and text encoder (SANA_ERR_UNSUPPORTED after sana_model_release_text_encoder()). */
 SANA_API sana_status sana_encode_prompt(sana_context *ctx, const sana_model *model,
                                         const char *const *prompts, int32_t n,
                                         const sana_encode_params *params,
