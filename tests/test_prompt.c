@@ -170,6 +170,17 @@ int main(void) {
     CHECK(misses == 1 && hits == 4, "the negative \"\" was encoded %lld times (%lld reuses)", (long long)misses,
           (long long)hits);
 
+    /* cache NULL: the encoder's own cache; a second generation reuses the negative */
+    const char *one[1] = {"a red car"};
+    for (int r = 0; r < 2; r++) {
+        sn_tensor ce, cm, ue, um;
+        CHECK_OK(sn_prompt_encode_cfg(NULL, tok, gm, one, 1, "blurry", &(sn_prompt_params){1, 300, 0, NULL}, &ce, &cm,
+                                      &ue, &um));
+        if (ce.data) sn_tensor_free(&ce), sn_tensor_free(&cm), sn_tensor_free(&ue), sn_tensor_free(&um);
+    }
+    sn_prompt_cache_stats(sn_gemma_uncond_cache(gm), &hits, &misses);
+    CHECK(misses == 1 && hits == 1, "encoder cache: %lld misses, %lld hits", (long long)misses, (long long)hits);
+
     test_truncation_and_empty();
     test_nvlabs();
 

@@ -40,6 +40,9 @@ const sn_gemma_config *sn_gemma_get_config(const sn_gemma *g);
 sn_backend *sn_gemma_backend(const sn_gemma *g);
 /* A number unique to this load in the process (cache keys must not trust reused pointers). */
 uint64_t sn_gemma_serial(const sn_gemma *g);
+/* The encoder's own cache of unconditional embeddings (see prompt.h); it lives and dies with the
+ * encoder, so generations reuse the negative prompt's embedding without the caller keeping one. */
+struct sn_prompt_cache *sn_gemma_uncond_cache(const sn_gemma *g);
 
 /* Called by a forward with intermediate results: layer -1 is the scaled embedding, layer i the
  * residual stream after decoder layer i (before the final norm), as transformers' hooks see

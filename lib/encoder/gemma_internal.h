@@ -24,6 +24,7 @@ struct sn_gemma {
     int64_t param_count;
     uint64_t serial;
     char *dir;
+    struct sn_prompt_cache *uncond_cache; /* prompt.h: unconditional embeddings of this encoder */
 };
 
 #endif

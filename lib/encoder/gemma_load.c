@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "encoder/gemma_internal.h"
+#include "encoder/prompt.h"
 #include "io/config.h"
 
 /* Present and null ("sliding_window": null) means "off"; absent means the reference default. */
@@ -152,6 +153,7 @@ sana_status sn_gemma_load(sn_backend *be, const char *dir, const char *variant, 
     if (st == SANA_OK) st = sn_gemma_read_config(g, dir);
     if (st == SANA_OK) st = sn_weights_open(dir, variant, &g->weights);
     if (st == SANA_OK) st = sn_gemma_load_weights(g);
+    if (st == SANA_OK) st = sn_prompt_cache_create(&g->uncond_cache);
     if (st != SANA_OK) {
         sn_gemma_free(g);
         return sn_fail_prefix(st, "loading the text encoder: ");
@@ -171,6 +173,7 @@ void sn_gemma_free(sn_gemma *g) {
         }
         free(g->layers);
     }
+    sn_prompt_cache_free(g->uncond_cache); /* its tensors are on g->be: before anything else goes */
     sn_tensor_free(&g->final_norm);
     sn_weights_close(g->weights);
     free(g->layer_sliding);
@@ -182,3 +185,4 @@ int64_t sn_gemma_param_count(const sn_gemma *g) { return g ? g->param_count : 0;
 const sn_gemma_config *sn_gemma_get_config(const sn_gemma *g) { return &g->cfg; }
 sn_backend *sn_gemma_backend(const sn_gemma *g) { return g->be; }
 uint64_t sn_gemma_serial(const sn_gemma *g) { return g->serial; }
+struct sn_prompt_cache *sn_gemma_uncond_cache(const sn_gemma *g) { return g->uncond_cache; }

@@ -286,6 +286,7 @@ sana_status sn_prompt_encode_cfg(sn_prompt_cache *cache, const sn_tokenizer *tok
                                  sn_tensor *uncond, sn_tensor *uncond_mask) {
     const char *neg = negative ? negative : "";
     SN_TRY(sn_prompt_encode(tok, g, prompts, n, p, cond, cond_mask));
+    if (!cache) cache = sn_gemma_uncond_cache(g); /* g is loaded: sn_prompt_encode checked */
     sana_status st;
     sn_prompt_cache_entry local, *e = &local;
     memset(&local, 0, sizeof local);

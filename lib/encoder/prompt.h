@@ -73,8 +73,9 @@ void sn_prompt_cache_stats(const sn_prompt_cache *c, int64_t *hits, int64_t *mis
 
 /* Everything a CFG generation needs for n prompts sharing one negative prompt (NULL = ""):
  * cond [n, L, hidden] + mask, uncond [n, L, hidden] + mask (the cached negative, repeated). In
- * NVlabs mode the uncond mask is the cond mask. cache may be NULL (then nothing is reused). All
- * four are new persistent tensors on the text encoder's backend. */
+ * NVlabs mode the uncond mask is the cond mask. cache NULL = the text encoder's own
+ * (sn_gemma_uncond_cache), so repeated generations encode each negative prompt once. All four are
+ * new persistent tensors on the text encoder's backend. */
 sana_status sn_prompt_encode_cfg(sn_prompt_cache *cache, const sn_tokenizer *tok, const sn_gemma *g,
                                  const char *const *prompts, int32_t n, const char *negative,
                                  const sn_prompt_params *p, sn_tensor *cond, sn_tensor *cond_mask,
