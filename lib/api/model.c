@@ -55,11 +55,16 @@ static sana_status sn_model_load_components(sana_model *m, const sn_pipeline_dir
         SN_TRY(sn_dit_load(m->be, d, variant, &m->transformer));
         m->info.components |= SANA_COMPONENT_TRANSFORMER;
         m->info.transformer_params = sn_dit_param_count(m->transformer);
+        m->info.latent_channels = sn_dit_in_channels(m->transformer);
+        m->info.sample_size = sn_dit_sample_size(m->transformer);
+        m->info.text_hidden_size = sn_dit_caption_channels(m->transformer);
     }
     if ((p->components & SANA_COMPONENT_VAE) && (d = sn_pipeline_dir_component(dir, "vae"))) {
         SN_TRY(sn_dcae_load(m->be, d, variant, &m->vae));
         m->info.components |= SANA_COMPONENT_VAE;
         m->info.vae_params = sn_dcae_param_count(m->vae);
+        m->info.vae_scale_factor = sn_dcae_spatial_factor(m->vae);
+        if (!m->info.latent_channels) m->info.latent_channels = sn_dcae_latent_channels(m->vae);
     }
     if ((p->components & SANA_COMPONENT_SCHEDULER) && (d = sn_pipeline_dir_component(dir, "scheduler"))) {
         SN_TRY(sn_scheduler_config_load(d, &m->scheduler));
