@@ -362,3 +362,30 @@ func TestCloseContextClosesModel(t *testing.T) {
 		t.Fatalf("model after context Close: %v", err)
 	}
 }
+
+func TestLogCallback(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	c, err := NewContext(&ContextOptions{Backend: BackendCPU, Threads: 1, LogLevel: LogDebug,
+		Log: func(level LogLevel, msg string) {
+			mu.Lock()
+			got = append(got, msg)
+			mu.Unlock()
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	m, err := c.LoadModel(filepath.Join(fixturesDir(), "sana_tiny"), &ModelOptions{Components: ComponentTokenizer})
+	unlessNotImplemented(t, "loading the tokenizer", err)
+	m.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	found := false
+	for _, s := range got {
+		found = found || strings.Contains(s, "tokenizer.json")
+	}
+	if !found {
+		t.Fatalf("no tokenizer message at debug level: %q", got)
+	}
+}

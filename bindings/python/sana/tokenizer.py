@@ -22,8 +22,9 @@ class Tokenizer(Handle):
     def vocab_size(self) -> int:
         return int(N.lib.sana_tokenizer_vocab_size(self._handle()))
 
-    def encode(self, text: str, add_special: bool = True) -> List[int]:
-        data = text.encode("utf-8")
+    def encode(self, text: Union[str, bytes], add_special: bool = True) -> List[int]:
+        """Token ids of `text` (str, or UTF-8 bytes passed through as they are)."""
+        data = text if isinstance(text, bytes) else text.encode("utf-8")
         n = ctypes.c_size_t()
         check(N.lib.sana_tokenizer_encode(self._handle(), data, len(data), int(add_special), None, 0,
                                           ctypes.byref(n)), "sana_tokenizer_encode")
