@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
+#include "core/call.h"
 #include "dit/dit.h"
 #include "harness.h"
 
@@ -203,6 +204,13 @@ static void test_configs(void) {
     p.blocks = (int32_t[]){2};
     CHECK_STATUS(sn_dit_forward(dit, text, &lat, t, NULL, &p, &out), SANA_ERR_INVALID_ARGUMENT);
     free(plain), free(pag);
+
+    /* cancellation is polled between blocks */
+    atomic_int cancel = 1;
+    sn_call_bind_cancel(&cancel);
+    CHECK_STATUS(sn_dit_forward(dit, text, &lat, t, NULL, NULL, &out), SANA_ERR_CANCELLED);
+    sn_call_bind_cancel(NULL);
+    CHECK_OK(sn_dit_forward(dit, text, &lat, t, NULL, NULL, &out));
 
     sn_dit_text_free(text), sn_dit_text_free(text1);
     sn_tensor_free(&emb), sn_tensor_free(&lat), sn_tensor_free(&out), sn_tensor_free(&out_bad);
