@@ -70,6 +70,18 @@ python_tests() {
 step python python_tests
 NOTES+=("python: $(grep -E '^=+ .*(passed|failed|error).* =+$' "$LOGS/python.log" | tail -1 | tr -d '=')(xfailed: not implemented yet or a known library gap; skipped: known library bug — see logs/python.log)")
 
+# --- Python, self-contained: libsana copied into the package folder, found without SANA_LIBRARY --
+python_bundled() {
+    rm -rf "$WORK/bundled" && mkdir -p "$WORK/bundled" &&
+    cp -r "$ROOT/bindings/python" "$WORK/bundled/src" && rm -rf "$WORK/bundled/src/tests" &&
+    cp -L "$LIB.0" "$WORK/bundled/src/sana/" &&
+    "$PY" -m venv --system-site-packages "$WORK/bundled/venv" &&
+    "$WORK/bundled/venv/bin/pip" install -q --no-build-isolation --no-deps "$WORK/bundled/src" &&
+    (cd / && env -u SANA_LIBRARY -u LD_LIBRARY_PATH "$WORK/bundled/venv/bin/python" -c \
+        "import sana, os; p = sana.library._name; print(sana.version(), p); assert os.path.dirname(p) == os.path.dirname(sana.__file__)")
+}
+step python-bundled python_bundled
+
 # --- install tree: what packagers and the consumers below see -------------------------------
 install_tree() { cmake --install "$BUILD" --prefix "$PREFIX"; }
 step install install_tree
