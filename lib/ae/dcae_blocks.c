@@ -172,55 +172,77 @@ static sana_status sn_dcae_qkv_rows(sn_dcae_mem *m, const sn_dcae_block_w *blk, 
     return SANA_OK;
 }
 
+/* Linear attention of every token at once, then to_out: out [C, H, W]. */
+static sana_status sn_dcae_attn_whole(sn_dcae_mem *m, const sn_dcae_block_w *blk, int32_t d,
+                                      const sn_tensor *x, sn_tensor *out) {
+    const sn_dcae_evit *e = &blk->evit;
+    const int64_t C = blk->channels, H = x->shape[2], W = x->shape[3];
+    const int64_t nb = 1 + e->n_ms, G = nb * C / d;
+    sn_tensor cat, att, c4, a4;
+    SN_TRY(sn_dcae_mem_tensor(m, nb * 3 * C, H, W, &cat)); /* [(1+n_ms) 3C, H, W] */
+    SN_TRY(sn_dcae_qkv_rows(m, blk, d, x, 0, H, &cat));
+    SN_TRY(sn_dcae_mem_tensor(m, nb * C, H, W, &att)); /* [(1+n_ms) C, H, W] */
+    SN_TRY(sn_tensor_reshape(&cat, 4, SN_SHAPE(1, G, 3 * d, H * W), &c4));
+    SN_TRY(sn_tensor_reshape(&att, 4, SN_SHAPE(1, G, d, H * W), &a4));
+    SN_RUN(m, sn_linear_attention_relu(&c4, SN_DCAE_ATTN_EPS, &a4));
+    sn_dcae_mem_free(m, &cat);
+    SN_TRY(sn_dcae_mem_tensor(m, C, H, W, out));
+    SN_RUN(m, sn_conv2d(&att, &e->out_w, NULL, 1, 0, 1, out));
+    sn_dcae_mem_free(m, &att);
+    return SANA_OK;
+}
+
+/* The same in chunks of `rows` rows: a first pass sums every head's state over all tokens, a
+ * second reads the tokens out (recomputing each chunk's qkv). */
+static sana_status sn_dcae_attn_chunked(sn_dcae_mem *m, const sn_dcae_block_w *blk, int32_t d,
+                                        const sn_tensor *x, int64_t rows, sn_tensor *out) {
+    const sn_dcae_evit *e = &blk->evit;
+    const int64_t C = blk->channels, H = x->shape[2], W = x->shape[3];
+    const int64_t nb = 1 + e->n_ms, G = nb * C / d;
+    sn_tensor st, cat, c4, att, a4, o;
+    SN_TRY(sn_dcae_mem_tensor(m, G, d + 1, d, &st)); /* per head [d+1, d] */
+    SN_RUN(m, sn_fill(&st, 0.0f));
+    for (int pass = 0; pass < 2; pass++)
+        for (int64_t r0 = 0; r0 < H; r0 += rows) {
+            const int64_t r1 = r0 + rows < H ? r0 + rows : H, n = (r1 - r0) * W;
+            SN_TRY(sn_dcae_mem_tensor(m, nb * 3 * C, r1 - r0, W, &cat));
+            SN_TRY(sn_dcae_qkv_rows(m, blk, d, x, r0, r1, &cat));
+            SN_TRY(sn_tensor_reshape(&cat, 4, SN_SHAPE(1, G, 3 * d, n), &c4));
+            if (pass == 0) {
+                SN_RUN(m, sn_linear_attention_state(&c4, &st));
+                sn_dcae_mem_free(m, &cat);
+                continue;
+            }
+            if (r0 == 0) SN_TRY(sn_dcae_mem_tensor(m, C, H, W, out));
+            SN_TRY(sn_dcae_mem_tensor(m, nb * C, r1 - r0, W, &att));
+            SN_TRY(sn_tensor_reshape(&att, 4, SN_SHAPE(1, G, d, n), &a4));
+            SN_RUN(m, sn_linear_attention_apply(&c4, &st, SN_DCAE_ATTN_EPS, &a4));
+            sn_dcae_mem_free(m, &cat);
+            SN_TRY(sn_dcae_mem_tensor(m, C, r1 - r0, W, &o));
+            SN_RUN(m, sn_conv2d(&att, &e->out_w, NULL, 1, 0, 1, &o));
+            sn_dcae_mem_free(m, &att);
+            SN_RUN(m, sn_dcae_copy_rows(&o, 0, out, r0, r1 - r0));
+            sn_dcae_mem_free(m, &o);
+        }
+    sn_dcae_mem_free(m, &st);
+    return SANA_OK;
+}
+
 /* x + RMSNorm(to_out(MLA(x))): the (1 + n_ms) 3C channels of the multi-scale qkv are read as
- * heads of [q; k; v] (head_dim rows each), ReLU on q and k, linear attention. Computed in fixed
- * chunks of rows (by shape, never by budget): a first pass sums every head's state over all
- * tokens, a second reads the tokens out; the qkv of a chunk is recomputed in the second pass. */
+ * heads of [q; k; v] (head_dim rows each), ReLU on q and k, linear attention. Large images run
+ * in fixed chunks of rows (set by the shape, never by the budget). */
 static sana_status sn_dcae_attn(sn_dcae_mem *m, const sn_dcae_block_w *blk, int32_t d,
                                 int64_t chunk_floats, sn_tensor *x) {
     const sn_dcae_evit *e = &blk->evit;
     const int64_t C = blk->channels, H = x->shape[2], W = x->shape[3];
-    const int64_t nb = 1 + e->n_ms, G = nb * C / d;
-    const int64_t per_row = (nb + 3) * 3 * C * W; /* cat + qkv + two branch temporaries */
+    const int64_t per_row = (1 + e->n_ms + 3) * 3 * C * W; /* cat + qkv + branch temporaries */
     int64_t rows = chunk_floats / (per_row > 0 ? per_row : 1);
-    rows = rows < 1 ? 1 : rows > H ? H : rows;
-    const int one = rows == H;
-    sn_tensor st, cat = {0}, out;
-    SN_TRY(sn_dcae_mem_tensor(m, G, d + 1, d, &st)); /* per head [d+1, d] */
-    SN_RUN(m, sn_fill(&st, 0.0f));
-    for (int64_t r0 = 0; r0 < H; r0 += rows) { /* pass 1: state */
-        const int64_t r1 = r0 + rows < H ? r0 + rows : H;
-        sn_tensor c4;
-        SN_TRY(sn_dcae_mem_tensor(m, nb * 3 * C, r1 - r0, W, &cat));
-        SN_TRY(sn_dcae_qkv_rows(m, blk, d, x, r0, r1, &cat));
-        SN_TRY(sn_tensor_reshape(&cat, 4, SN_SHAPE(1, G, 3 * d, (r1 - r0) * W), &c4));
-        SN_RUN(m, sn_linear_attention_state(&c4, &st));
-        if (!one) sn_dcae_mem_free(m, &cat);
-    }
-    SN_TRY(sn_dcae_mem_tensor(m, C, H, W, &out));
-    for (int64_t r0 = 0; r0 < H; r0 += rows) { /* pass 2: tokens */
-        const int64_t r1 = r0 + rows < H ? r0 + rows : H;
-        sn_tensor c4, att, a4, o;
-        if (!one) {
-            SN_TRY(sn_dcae_mem_tensor(m, nb * 3 * C, r1 - r0, W, &cat));
-            SN_TRY(sn_dcae_qkv_rows(m, blk, d, x, r0, r1, &cat));
-        }
-        SN_TRY(sn_dcae_mem_tensor(m, nb * C, r1 - r0, W, &att)); /* [(1+n_ms) C, rows, W] */
-        SN_TRY(sn_tensor_reshape(&cat, 4, SN_SHAPE(1, G, 3 * d, (r1 - r0) * W), &c4));
-        SN_TRY(sn_tensor_reshape(&att, 4, SN_SHAPE(1, G, d, (r1 - r0) * W), &a4));
-        SN_RUN(m, sn_linear_attention_apply(&c4, &st, SN_DCAE_ATTN_EPS, &a4));
-        sn_dcae_mem_free(m, &cat);
-        if (one) {
-            SN_RUN(m, sn_conv2d(&att, &e->out_w, NULL, 1, 0, 1, &out));
-        } else {
-            SN_TRY(sn_dcae_mem_tensor(m, C, r1 - r0, W, &o));
-            SN_RUN(m, sn_conv2d(&att, &e->out_w, NULL, 1, 0, 1, &o));
-            SN_RUN(m, sn_dcae_copy_rows(&o, 0, &out, r0, r1 - r0));
-            sn_dcae_mem_free(m, &o);
-        }
-        sn_dcae_mem_free(m, &att);
-    }
-    sn_dcae_mem_free(m, &st);
+    rows = rows < 1 ? 1 : rows;
+    sn_tensor out;
+    if (rows >= H || !sn_has_linear_attention_chunks(x->be)) /* the latter: a one-shot backend */
+        SN_TRY(sn_dcae_attn_whole(m, blk, d, x, &out));
+    else
+        SN_TRY(sn_dcae_attn_chunked(m, blk, d, x, rows, &out));
     SN_RUN(m, sn_channel_norm(&out, &e->attn_norm_w, &e->attn_norm_b, SN_DCAE_NORM_EPS, SN_ACT_NONE, &out));
     SN_RUN(m, sn_binary(SN_ADD, &out, x, &out));
     sn_dcae_mem_free(m, x);

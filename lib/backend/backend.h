@@ -272,6 +272,8 @@ sana_status sn_shortcut_avg(const sn_tensor *x, int32_t f, sn_tensor *y);
 sana_status sn_linear_attention_state(const sn_tensor *qkv, sn_tensor *s);
 sana_status sn_linear_attention_apply(const sn_tensor *qkv, const sn_tensor *s, float eps,
                                       sn_tensor *y);
+/* 1 when `be` has linear_attention_state/apply (else only the one-shot linear_attention_relu). */
+int sn_has_linear_attention_chunks(const sn_backend *be);
 
 /* --- graphs and device memory (issue 8); wrappers in backend/backend_graph.c ------------------
  * sn_graph_run(be, &graph, fn, user) runs fn(user), a sequence of ops on `be`, as one replayable

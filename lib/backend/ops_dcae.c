@@ -108,3 +108,7 @@ sana_status sn_linear_attention_apply(const sn_tensor *qkv, const sn_tensor *s, 
     if (!be->ops->linear_attention_apply) return sn_dcae_op_missing(be, "linear_attention_apply");
     return be->ops->linear_attention_apply(be, qkv, s, eps, y);
 }
+
+int sn_has_linear_attention_chunks(const sn_backend *be) {
+    return be->ops->linear_attention_state && be->ops->linear_attention_apply;
+}
