@@ -35,7 +35,7 @@ int sn_k_attention(const void *q, const void *k, const void *v, void *y, int dt,
                    int64_t Hq, int64_t Hk, int64_t Nq, int64_t Nk, int64_t D, int64_t Dv,
                    float scale, float softcap, int causal, int window, const void *mask,
                    int mask_dt, int64_t mask_rows, cudaStream_t s);
-/* columns for convolution as GEMM: cols[Cig*kh*kw, Ho*Wo] of one image and group */
+/* columns for convolution as GEMM: cols[C*kh*kw, Ho*Wo] of C channels of one image */
 int sn_k_im2col(const void *x, void *cols, int dt, int64_t C, int64_t H, int64_t W, int64_t kh,
                 int64_t kw, int64_t stride, int64_t pad, int64_t Ho, int64_t Wo, cudaStream_t s);
 /* depthwise convolution NCHW */

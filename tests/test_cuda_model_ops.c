@@ -119,7 +119,17 @@ static void text_and_dit_ops(void) {
     CHECK_OK(sn_binary(SN_ADD, &pa.g, &pe.g, &po.g));
     compare("binary add of an fp32 table", &po);
 
-    pair all[] = {x, y, q, k, v, ya, xd, wd, bd, yd, yd0, xg, yg, xr, yr, gate, pa, po, pe};
+    /* grouped 1x1 convolution (DC-AE's multi-scale projection): one GEMM batched over groups */
+    pair xc = mk(4, SN_SHAPE(2, 12, 5, 7), 14), wc = mk(4, SN_SHAPE(8, 3, 1, 1), 15), yc = mk(4, SN_SHAPE(2, 8, 5, 7), 0);
+    CHECK_OK(sn_conv2d(&xc.c, &wc.c, NULL, 1, 0, 4, &yc.c));
+    CHECK_OK(sn_conv2d(&xc.g, &wc.g, NULL, 1, 0, 4, &yc.g));
+    compare("conv2d 1x1 groups 4", &yc);
+    pair wc3 = mk(4, SN_SHAPE(8, 3, 3, 3), 16), bc3 = mk(1, SN_SHAPE(8), 17), yc3 = mk(4, SN_SHAPE(2, 8, 5, 7), 0);
+    CHECK_OK(sn_conv2d(&xc.c, &wc3.c, &bc3.c, 1, 1, 4, &yc3.c));
+    CHECK_OK(sn_conv2d(&xc.g, &wc3.g, &bc3.g, 1, 1, 4, &yc3.g));
+    compare("conv2d 3x3 groups 4, bias", &yc3);
+
+    pair all[] = {x, y, q, k, v, ya, xd, wd, bd, yd, yd0, xg, yg, xr, yr, gate, pa, po, pe, xc, wc, yc, wc3, bc3, yc3};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) done(&all[i]);
 }
 

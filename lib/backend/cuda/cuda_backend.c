@@ -203,7 +203,9 @@ static sana_status sn_cuda_matmul(sn_backend *be, const sn_tensor *a, const sn_t
     return sn_cuda_gemm(be, &g);
 }
 
-/* Convolution: depthwise directly; otherwise im2col per image and group, then one GEMM. */
+/* Convolution: depthwise directly; otherwise per image the columns of every group at once (none
+ * for 1x1 stride-1 convolutions, which read x as it is), then one GEMM batched over the groups:
+ * Y_g[Cog, P] = W_g[Cog, Kd] · cols_g[Kd, P]. */
 static sana_status sn_cuda_conv2d(sn_backend *be, const sn_tensor *x, const sn_tensor *w, const sn_tensor *b,
                                   const sn_conv_params *p, sn_tensor *y) {
     sn_cuda *c = sn_cuda_of(be);
@@ -214,31 +216,29 @@ static sana_status sn_cuda_conv2d(sn_backend *be, const sn_tensor *x, const sn_t
         return sn_cuda_check(sn_k_depthwise(x->data, w->data, b ? b->data : NULL, y->data, x->dtype, w->dtype, B, Co,
                                             H, W, kh, p->stride, p->pad, Ho, Wo, c->stream),
                              "depthwise conv");
+    if (w->dtype != x->dtype) return sn_fail(SANA_ERR_INTERNAL, "cuda conv2d: x and w dtypes differ");
     int direct = kh == 1 && kw == 1 && p->stride == 1 && p->pad == 0;
     sn_arena_mark mark = sn_scratch_mark(be);
     sn_tensor cols = {0};
-    if (!direct) SN_TRY(sn_tensor_scratch(be, x->dtype, 2, SN_SHAPE(Kd, P), &cols));
+    if (!direct) SN_TRY(sn_tensor_scratch(be, x->dtype, 2, SN_SHAPE(G * Kd, P), &cols));
     size_t es = sn_dtype_size(x->dtype);
     sana_status st = SANA_OK;
-    for (int64_t n = 0; n < B && st == SANA_OK; n++)
-        for (int64_t g = 0; g < G && st == SANA_OK; g++) {
-            sn_tensor src = *x, wg = *w, yg = *y;
-            src.data = (char *)x->data + (size_t)((n * Ci + g * Cig) * H * W) * es;
-            if (!direct) {
-                st = sn_cuda_check(sn_k_im2col(src.data, cols.data, x->dtype, Cig, H, W, kh, kw, p->stride, p->pad,
-                                               Ho, Wo, c->stream),
-                                   "im2col");
-                src = cols;
-            }
-            wg.data = (char *)w->data + (size_t)(g * Cog * Kd) * sn_dtype_size(w->dtype);
-            yg.data = (char *)y->data + (size_t)((n * Co + g * Cog) * P) * sn_dtype_size(y->dtype);
-            /* Y[Cog, P] = W[Cog, Kd] · cols[Kd, P] */
-            sn_gemm_args ga = {0};
-            ga.M = Cog, ga.N = P, ga.K = Kd, ga.batch = 1;
-            ga.a = wg.data, ga.lda = Kd, ga.b = src.data, ga.ldb = P, ga.y = yg.data, ga.ldy = P;
-            ga.ab_type = x->dtype, ga.y_type = y->dtype, ga.alpha = 1.0f, ga.act = SN_ACT_NONE;
-            if (st == SANA_OK) st = sn_cuda_gemm(be, &ga);
+    for (int64_t n = 0; n < B && st == SANA_OK; n++) {
+        const void *src = (const char *)x->data + (size_t)(n * Ci * H * W) * es;
+        if (!direct) {
+            st = sn_cuda_check(sn_k_im2col(src, cols.data, x->dtype, Ci, H, W, kh, kw, p->stride, p->pad, Ho, Wo,
+                                           c->stream),
+                               "im2col");
+            src = cols.data;
         }
+        sn_gemm_args ga = {0};
+        ga.M = Cog, ga.N = P, ga.K = Kd, ga.batch = G;
+        ga.a = w->data, ga.lda = Kd, ga.stride_a = Cog * Kd;
+        ga.b = src, ga.ldb = P, ga.stride_b = Kd * P; /* direct: Kd = Cig and P = H * W */
+        ga.y = (char *)y->data + (size_t)(n * Co * P) * sn_dtype_size(y->dtype), ga.ldy = P, ga.stride_y = Cog * P;
+        ga.ab_type = x->dtype, ga.y_type = y->dtype, ga.alpha = 1.0f, ga.act = SN_ACT_NONE;
+        if (st == SANA_OK) st = sn_cuda_gemm(be, &ga);
+    }
     sn_scratch_reset(be, mark);
     if (st == SANA_OK && b)
         st = sn_cuda_check(sn_k_bias_channels(y->data, y->dtype, b->data, b->dtype, B, Co, P, c->stream), "conv bias");
