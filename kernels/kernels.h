@@ -74,6 +74,16 @@ int sn_k_linattn(const void *q, sn_linattn_view qv, const void *k, sn_linattn_vi
                  int64_t H, int64_t N, int64_t d, int64_t dv, float eps, float *scratch,
                  cudaStream_t s);
 
+/* the two-pass form: state[B*H][dv + 1][d] (+)= [v; 1] · relu(k)ᵀ over N tokens (added to what
+ * it holds; scratch as above), then y = (state · relu(q))[:dv] / ((state · relu(q))[dv] + eps);
+ * the state of any float dtype */
+int sn_k_linattn_state(const void *k, sn_linattn_view kv, const void *v, sn_linattn_view vv,
+                       int dt, int64_t B, int64_t H, int64_t N, int64_t d, int64_t dv,
+                       float *scratch, void *state, int state_dt, cudaStream_t s);
+int sn_k_linattn_apply(const void *q, sn_linattn_view qv, void *y, sn_linattn_view yv, int dt,
+                       int64_t B, int64_t H, int64_t N, int64_t d, int64_t dv, float eps,
+                       const void *state, int state_dt, cudaStream_t s);
+
 /* DC-AE: columns cols[rows, Ci*kh*kw, Wo] of output rows oy0 .. oy0 + rows - 1 of one image of
  * conv2d(up(x_full)); x holds rows [x_row0, ...) of x_full (h_full rows) */
 int sn_k_im2col_band(const void *x, void *cols, int dt, int64_t rows, int64_t Ci, int64_t Hx,

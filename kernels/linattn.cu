@@ -84,15 +84,30 @@ __global__ void k_linattn_reduce(float *part, int64_t nchunks, int64_t E) {
     pb[e] = s;
 }
 
+// Adds the chunk-ordered sum of each head's partial states to s ([B*H][dv + 1][d], any float
+// dtype): the two-pass form's state accumulation.
+__global__ void k_linattn_add_state(const float *part, int64_t nchunks, int64_t E, void *s, int sdt) {
+    int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
+    if (e >= E) return;
+    const float *pb = part + blockIdx.y * nchunks * E;
+    float sum = pb[e];
+    for (int64_t c = 1; c < nchunks; c++) sum += pb[c * E + e];
+    int64_t i = blockIdx.y * E + e;
+    float v = ld_any(s, sdt, i) + sum;
+    if (sdt == F32) ((float *)s)[i] = v;
+    else if (sdt == F16) ((__half *)s)[i] = __float2half_rn(v);
+    else ((__nv_bfloat16 *)s)[i] = __float2bfloat16_rn(v);
+}
+
+// state: per head [S (dv x d); z (d)] at state + bh * sstride, of dtype sdt
 template <typename T>
-__global__ void k_linattn_out(const T *q, View qv, T *y, View yv, const float *part, int64_t nchunks, int64_t H,
-                              int64_t N, int64_t d, int64_t dv, float eps) {
+__global__ void k_linattn_out(const T *q, View qv, T *y, View yv, const void *state, int sdt, int64_t sstride,
+                              int64_t H, int64_t N, int64_t d, int64_t dv, float eps) {
     extern __shared__ float sm[];
     int64_t E = dv * d + d;
     float *S = sm, *z = sm + dv * d, *qs = sm + E;  // qs: [LA_TILE][d] relu(q)
     int64_t bh = blockIdx.y, bi = bh / H, hi = bh % H;
-    const float *pb = part + bh * nchunks * E;  // the summed state is in the first chunk's slot
-    for (int64_t e = threadIdx.x; e < E; e += blockDim.x) sm[e] = pb[e];
+    for (int64_t e = threadIdx.x; e < E; e += blockDim.x) sm[e] = ld_any(state, sdt, bh * sstride + e);
     int64_t t0 = blockIdx.x * (int64_t)LA_TILE, nt = min((int64_t)LA_TILE, N - t0);
     for (int64_t idx = threadIdx.x; idx < nt * d; idx += blockDim.x) {
         int64_t n = qv.n == 1 ? idx % nt : idx / d, j = qv.n == 1 ? idx / nt : idx % d;
@@ -113,25 +128,37 @@ __global__ void k_linattn_out(const T *q, View qv, T *y, View yv, const float *p
     }
 }
 
+// mode 0: whole attention; 1: state only, added to `state` (sdt); 2: apply `state` only
 template <typename T>
-static int linattn_t(const void *q, View qv, const void *k, View kv, const void *v, View vv, void *y, View yv,
-                     int64_t B, int64_t H, int64_t N, int64_t d, int64_t dv, float eps, float *part,
-                     int64_t chunk, cudaStream_t s) {
-    int64_t nchunks = (N + chunk - 1) / chunk;
+static int linattn_t(int mode, const void *q, View qv, const void *k, View kv, const void *v, View vv, void *y,
+                     View yv, int64_t B, int64_t H, int64_t N, int64_t d, int64_t dv, float eps, float *part,
+                     int64_t chunk, void *state, int sdt, cudaStream_t s) {
+    int64_t nchunks = (N + chunk - 1) / chunk, E = dv * d + d;
     size_t sm1 = (size_t)LA_TILE * (d + dv) * sizeof(float);
     size_t sm2 = (size_t)(dv * d + d + LA_TILE * d) * sizeof(float);
     if (sm1 > 48 * 1024 || sm2 > 48 * 1024 || B * H > 65535) return (int)cudaErrorInvalidValue;
+    int e = 0;
+    if (mode == 2) {
+        k_linattn_out<<<dim3((unsigned)((N + LA_TILE - 1) / LA_TILE), (unsigned)(B * H)), LA_THREADS, sm2, s>>>(
+            (const T *)q, qv, (T *)y, yv, state, sdt, E, H, N, d, dv, eps);
+        return SN_LAUNCHED();
+    }
     k_linattn_state<<<dim3((unsigned)nchunks, (unsigned)(B * H)), LA_THREADS, sm1, s>>>(
         (const T *)k, kv, (const T *)v, vv, H, N, d, dv, chunk, part);
-    int e = SN_LAUNCHED();
-    if (e) return e;
+    if ((e = SN_LAUNCHED())) return e;
+    if (mode == 1) {
+        k_linattn_add_state<<<dim3((unsigned)((E + 255) / 256), (unsigned)(B * H)), 256, 0, s>>>(part, nchunks, E,
+                                                                                                  state, sdt);
+        return SN_LAUNCHED();
+    }
     if (nchunks > 1) {
         k_linattn_reduce<<<dim3((unsigned)((dv * d + d + 255) / 256), (unsigned)(B * H)), 256, 0, s>>>(part, nchunks,
                                                                                                      dv * d + d);
         if ((e = SN_LAUNCHED())) return e;
     }
+    /* the summed state is in each head's first chunk slot */
     k_linattn_out<<<dim3((unsigned)((N + LA_TILE - 1) / LA_TILE), (unsigned)(B * H)), LA_THREADS, sm2, s>>>(
-        (const T *)q, qv, (T *)y, yv, part, nchunks, H, N, d, dv, eps);
+        (const T *)q, qv, (T *)y, yv, part, F32, nchunks * E, H, N, d, dv, eps);
     return SN_LAUNCHED();
 }
 
@@ -144,6 +171,25 @@ extern "C" int sn_k_linattn(const void *q, sn_linattn_view qv, const void *k, sn
                             sn_linattn_view vv, void *y, sn_linattn_view yv, int dt, int64_t B, int64_t H,
                             int64_t N, int64_t d, int64_t dv, float eps, float *scratch, cudaStream_t s) {
     if (N == 0) return 0;
-    return SN_DISPATCH(dt, linattn_t, q, view_of(qv), k, view_of(kv), v, view_of(vv), y, view_of(yv), B, H, N, d,
-                       dv, eps, scratch, (int64_t)SN_LINATTN_CHUNK, s);
+    return SN_DISPATCH(dt, linattn_t, 0, q, view_of(qv), k, view_of(kv), v, view_of(vv), y, view_of(yv), B, H, N, d,
+                       dv, eps, scratch, (int64_t)SN_LINATTN_CHUNK, (void *)NULL, F32, s);
+}
+
+extern "C" int sn_k_linattn_state(const void *k, sn_linattn_view kv, const void *v, sn_linattn_view vv, int dt,
+                                  int64_t B, int64_t H, int64_t N, int64_t d, int64_t dv, float *scratch,
+                                  void *state, int state_dt, cudaStream_t s) {
+    if (N == 0) return 0;
+    View none = {0, 0, 0, 0};
+    return SN_DISPATCH(dt, linattn_t, 1, (const void *)NULL, none, k, view_of(kv), v, view_of(vv), (void *)NULL,
+                       none, B, H, N, d, dv, 0.0f, scratch, (int64_t)SN_LINATTN_CHUNK, state, state_dt, s);
+}
+
+extern "C" int sn_k_linattn_apply(const void *q, sn_linattn_view qv, void *y, sn_linattn_view yv, int dt,
+                                  int64_t B, int64_t H, int64_t N, int64_t d, int64_t dv, float eps,
+                                  const void *state, int state_dt, cudaStream_t s) {
+    if (N == 0) return 0;
+    View none = {0, 0, 0, 0};
+    return SN_DISPATCH(dt, linattn_t, 2, q, view_of(qv), (const void *)NULL, none, (const void *)NULL, none, y,
+                       view_of(yv), B, H, N, d, dv, eps, (float *)NULL, (int64_t)SN_LINATTN_CHUNK,
+                       (void *)state, state_dt, s);
 }

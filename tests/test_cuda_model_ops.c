@@ -186,6 +186,30 @@ static void dcae_ops(void) {
     CHECK_OK(sn_linear_attention_relu(&qkv.g, 1e-15f, &ya.g));
     compare("linear_attention_relu (3 heads, d 8, 300 tokens)", &ya);
 
+    /* the two-pass form: the state summed over two token chunks (fp32 state), then applied */
+    {
+        pair c1 = mk(4, SN_SHAPE(2, 3, 24, 300), 36), c2 = mk(4, SN_SHAPE(2, 3, 24, 130), 37);
+        pair y2 = mk(4, SN_SHAPE(2, 3, 8, 130), 0);
+        sn_tensor sc, sg;
+        CHECK_OK(sn_tensor_alloc(cpu, SN_F32, 4, SN_SHAPE(2, 3, 9, 8), &sc));
+        CHECK_OK(sn_tensor_alloc(gpu, SN_F32, 4, SN_SHAPE(2, 3, 9, 8), &sg));
+        CHECK_OK(sn_fill(&sc, 0.0f));
+        CHECK_OK(sn_fill(&sg, 0.0f));
+        CHECK_OK(sn_linear_attention_state(&c1.c, &sc));
+        CHECK_OK(sn_linear_attention_state(&c1.g, &sg));
+        CHECK_OK(sn_linear_attention_state(&c2.c, &sc));
+        CHECK_OK(sn_linear_attention_state(&c2.g, &sg));
+        float *st = malloc(2 * 3 * 9 * 8 * 4);
+        CHECK_OK(sn_download_f32(&sg, st));
+        tu_check_close("linear_attention_state over two chunks", st, sc.data, 2 * 3 * 9 * 8, tol);
+        free(st);
+        CHECK_OK(sn_linear_attention_apply(&c2.c, &sc, 1e-15f, &y2.c));
+        CHECK_OK(sn_linear_attention_apply(&c2.g, &sg, 1e-15f, &y2.g));
+        compare("linear_attention_apply", &y2);
+        sn_tensor_free(&sc), sn_tensor_free(&sg);
+        done(&c1), done(&c2), done(&y2);
+    }
+
     /* up shortcut: x [1, 8, 4, 5], f 2 -> y [1, 4, 8, 10]; whole, then output rows [2, 6) from x rows [1, 3) */
     pair xs = mk(4, SN_SHAPE(1, 8, 4, 5), 30), ys = mk(4, SN_SHAPE(1, 4, 8, 10), 31);
     CHECK_OK(sn_shortcut_dup(&xs.c, 0, 2, &ys.c, 0));

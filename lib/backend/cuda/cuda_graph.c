@@ -242,6 +242,17 @@ static sana_status g_shortcut_avg(sn_backend *be, const sn_tensor *x, int32_t f,
     sn_ht(g, x), SN_HV(g, f), sn_ht(g, y);
     return SN_RUN(be, shortcut_avg, x, f, y);
 }
+static sana_status g_linear_attention_state(sn_backend *be, const sn_tensor *qkv, sn_tensor *s) {
+    sn_graph *g = sn_gop(be, "linear_attention_state");
+    sn_ht(g, qkv), sn_ht(g, s);
+    return SN_RUN(be, linear_attention_state, qkv, s);
+}
+static sana_status g_linear_attention_apply(sn_backend *be, const sn_tensor *qkv, const sn_tensor *s, float eps,
+                                            sn_tensor *y) {
+    sn_graph *g = sn_gop(be, "linear_attention_apply");
+    sn_ht(g, qkv), sn_ht(g, s), SN_HV(g, eps), sn_ht(g, y);
+    return SN_RUN(be, linear_attention_apply, qkv, s, eps, y);
+}
 static sana_status g_nested_begin(sn_backend *be, sn_graph **g) {
     (void)be;
     (void)g;
@@ -282,6 +293,8 @@ static const sn_ops sn_cuda_graph_ops = {
     .linear_attention_relu = g_linear_attention_relu,
     .shortcut_dup = g_shortcut_dup,
     .shortcut_avg = g_shortcut_avg,
+    .linear_attention_state = g_linear_attention_state,
+    .linear_attention_apply = g_linear_attention_apply,
     .graph_begin = g_nested_begin,
     .memory = g_memory,
 };

@@ -103,5 +103,8 @@ sana_status sn_cuda_linear_attention_relu(sn_backend *be, const sn_tensor *qkv, 
 sana_status sn_cuda_shortcut_dup(sn_backend *be, const sn_tensor *x, int64_t x_row0, int32_t f,
                                  sn_tensor *y, int64_t y_row0);
 sana_status sn_cuda_shortcut_avg(sn_backend *be, const sn_tensor *x, int32_t f, sn_tensor *y);
+sana_status sn_cuda_linear_attention_state(sn_backend *be, const sn_tensor *qkv, sn_tensor *s);
+sana_status sn_cuda_linear_attention_apply(sn_backend *be, const sn_tensor *qkv, const sn_tensor *s, float eps,
+                                           sn_tensor *y);
 
 #endif

@@ -51,6 +51,37 @@ sana_status sn_cuda_linear_attention_relu(sn_backend *be, const sn_tensor *qkv, 
     return sn_cuda_linattn(be, "linear_attention_relu", qkv, hv, &k, hv, &v, hv, y, yv, B, G, N, d, d, eps);
 }
 
+/* The DC-AE's two-pass form over token chunks (fp32 partial sums; the state in its own dtype,
+ * fp32 recommended since it accumulates across calls). */
+sana_status sn_cuda_linear_attention_state(sn_backend *be, const sn_tensor *qkv, sn_tensor *s) {
+    int64_t B = qkv->shape[0], G = qkv->shape[1], d = qkv->shape[2] / 3, N = qkv->shape[3];
+    size_t es = sn_dtype_size(qkv->dtype);
+    sn_linattn_view hv = {G * 3 * d * N, 3 * d * N, 1, N};
+    const char *k = (const char *)qkv->data + (size_t)(d * N) * es, *v = k + (size_t)(d * N) * es;
+    sn_arena_mark m = sn_scratch_mark(be);
+    sn_tensor part;
+    SN_TRY(sn_tensor_scratch(be, SN_F32, 1, SN_SHAPE(sn_k_linattn_scratch_floats(B, G, N, d, d)), &part));
+    int e = sn_k_linattn_state(k, hv, v, hv, qkv->dtype, B, G, N, d, d, (float *)part.data, s->data, s->dtype,
+                               SN_STREAM(be));
+    sn_scratch_reset(be, m);
+    if (e == cudaErrorInvalidValue)
+        return sn_fail(SANA_ERR_UNSUPPORTED, "cuda linear_attention_state: head dim %lld or %lld heads out of range",
+                       (long long)d, (long long)(B * G));
+    return sn_cuda_check(e, "linear_attention_state");
+}
+
+sana_status sn_cuda_linear_attention_apply(sn_backend *be, const sn_tensor *qkv, const sn_tensor *s, float eps,
+                                           sn_tensor *y) {
+    int64_t B = qkv->shape[0], G = qkv->shape[1], d = qkv->shape[2] / 3, N = qkv->shape[3];
+    sn_linattn_view hv = {G * 3 * d * N, 3 * d * N, 1, N}, yv = {G * d * N, d * N, 1, N};
+    int e = sn_k_linattn_apply(qkv->data, hv, y->data, yv, qkv->dtype, B, G, N, d, d, eps, s->data, s->dtype,
+                               SN_STREAM(be));
+    if (e == cudaErrorInvalidValue)
+        return sn_fail(SANA_ERR_UNSUPPORTED, "cuda linear_attention_apply: head dim %lld or %lld heads out of range",
+                       (long long)d, (long long)(B * G));
+    return sn_cuda_check(e, "linear_attention_apply");
+}
+
 sana_status sn_cuda_dwconv2d_nhwc(sn_backend *be, const sn_tensor *x, const sn_tensor *w, const sn_tensor *b,
                                   int32_t pad, sn_tensor *y) {
     return sn_cuda_check(sn_k_dwconv_nhwc(x->data, w->data, sn_opt_data(b), y->data, x->dtype, w->dtype, x->shape[0],
