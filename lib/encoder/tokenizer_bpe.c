@@ -28,7 +28,10 @@ uint64_t sn_tok_hash(const char *s, size_t n) {
 }
 
 int32_t sn_tok_vocab_find(const sn_tokenizer *t, const char *s, size_t n) {
-    uint64_t h = sn_tok_hash(s, n);
+    return sn_tok_vocab_find_h(t, s, n, sn_tok_hash(s, n));
+}
+
+int32_t sn_tok_vocab_find_h(const sn_tokenizer *t, const char *s, size_t n, uint64_t h) {
     uint32_t tag = (uint32_t)(h >> 32);
     for (size_t i = (size_t)h & t->vocab_mask;; i = (i + 1) & t->vocab_mask) {
         const sn_vocab_slot *sl = &t->vocab_tab[i];

@@ -128,6 +128,12 @@ struct sn_tokenizer {
 
 /* The model vocab's id of a piece, -1 when absent. */
 int32_t sn_tok_vocab_find(const sn_tokenizer *t, const char *s, size_t n);
+/* The same with h = sn_tok_hash(s, n) already computed; sn_tok_vocab_slot_addr gives the slot
+ * it starts probing at, to prefetch. */
+int32_t sn_tok_vocab_find_h(const sn_tokenizer *t, const char *s, size_t n, uint64_t h);
+static inline const void *sn_tok_vocab_slot_addr(const sn_tokenizer *t, uint64_t h) {
+    return &t->vocab_tab[(size_t)h & t->vocab_mask];
+}
 /* (rank, merged id) of a pair, 0 when there is no such merge. */
 int sn_tok_merge_find(const sn_tokenizer *t, int32_t a, int32_t b, int32_t *rank, int32_t *id);
 uint64_t sn_tok_hash(const char *s, size_t n);
