@@ -72,6 +72,9 @@ sana_status sana_context_create(const sana_context_params *params, sana_context 
         free(ctx);
         return st;
     }
+    ctx->be->kind = ctx->kind;
+    ctx->be->device = p.device;
+    ctx->be->precision = p.precision;
     sn_error_clear();
     sn_mutex_init(&ctx->lock);
     atomic_init(&ctx->cancel, 0);
@@ -108,6 +111,7 @@ void sn_api_enter(sana_context *ctx) {
     sn_error_clear();
     sn_log_bind(ctx->sink.fn ? &ctx->sink : NULL);
     sn_call_bind_cancel(&ctx->cancel);
+    sn_backend_bind_call(ctx->be);
 }
 
 sana_status sn_api_leave(sana_context *ctx, sana_status status) {
@@ -117,6 +121,7 @@ sana_status sn_api_leave(sana_context *ctx, sana_status status) {
         ctx->last_error[SN_ERR_CAP - 1] = '\0';
     }
     sn_call_bind_cancel(NULL);
+    sn_backend_bind_call(NULL);
     sn_log_bind(NULL);
     sn_mutex_unlock(&ctx->lock);
     return status;

@@ -28,7 +28,8 @@ typedef struct sn_dcae sn_dcae;
 typedef struct sn_scheduler_config sn_scheduler_config;
 
 struct sana_model {
-    sn_backend *be; /* the loading context's backend (shared, not owned) */
+    sn_backend *be; /* holds the weights: the model's own, made like the loading context's
+                     * (forwards compute on the calling context's: sn_backend_for_call) */
     sana_model_info info;
     char *path;
     sn_tokenizer *tokenizer;

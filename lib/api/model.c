@@ -31,6 +31,7 @@ void sana_model_free(sana_model *m) {
     sn_dit_free(m->transformer);
     sn_dcae_free(m->vae);
     sn_scheduler_config_free(m->scheduler);
+    sn_backend_free(m->be);
     free(m->path);
     free(m);
 }
@@ -90,10 +91,10 @@ sana_status sana_model_load(sana_context *ctx, const char *path, const sana_mode
     sn_pipeline_dir *dir = NULL;
     sana_model *m = calloc(1, sizeof *m);
     if (!m) return sn_api_leave(ctx, sn_fail(SANA_ERR_OUT_OF_MEMORY, "%s: out of memory", path));
-    m->be = ctx->be;
     m->path = strdup(path);
     sana_model_info_init(&m->info);
-    st = sn_pipeline_dir_open(path, &dir);
+    st = sn_backend_sibling(ctx->be, &m->be);
+    if (st == SANA_OK) st = sn_pipeline_dir_open(path, &dir);
     if (st == SANA_OK) {
         const char *cls = sn_pipeline_dir_class(dir);
         m->info.kind = strstr(cls, "Sprint") ? SANA_MODEL_SPRINT

@@ -87,6 +87,33 @@ sana_status sn_tensor_reshape(const sn_tensor *t, int32_t ndim, const int64_t *s
     return SANA_OK;
 }
 
+sana_status sn_backend_sibling(const sn_backend *be, sn_backend **out) {
+    sn_backend *s = NULL;
+    if (be->kind == SANA_BACKEND_CUDA) SN_TRY(sn_backend_cuda_create(be->device, be->precision, &s));
+    else SN_TRY(sn_backend_cpu_create(be->n_threads, &s));
+    s->kind = be->kind;
+    s->device = be->device;
+    s->precision = be->precision;
+    *out = s;
+    return SANA_OK;
+}
+
+static _Thread_local sn_backend *sn_call_be;
+
+sn_backend *sn_backend_bind_call(sn_backend *be) {
+    sn_backend *prev = sn_call_be;
+    sn_call_be = be;
+    return prev;
+}
+
+sn_backend *sn_backend_for_call(sn_backend *own) {
+    sn_backend *b = sn_call_be;
+    if (b && own && b->ops == own->ops && b->act_dtype == own->act_dtype &&
+        b->weight_dtype == own->weight_dtype)
+        return b;
+    return own;
+}
+
 void sn_backend_free(sn_backend *be) {
     if (!be) return;
     sn_arena_release(&be->scratch);

@@ -195,12 +195,28 @@ struct sn_backend {
     int32_t n_threads;
     sn_arena scratch;      /* per-forward scratch; see sn_scratch_* */
     void *impl;            /* backend-private state */
+    /* how it was made, so that a sibling can be made alike (sn_backend_sibling) */
+    sana_backend kind;
+    int32_t device;
+    sana_precision precision;
 };
 
 /* Backends. sn_backend_cuda_create returns SANA_ERR_UNSUPPORTED when built without CUDA. */
 sana_status sn_backend_cpu_create(int32_t n_threads, sn_backend **out);
 sana_status sn_backend_cuda_create(int32_t device, sana_precision precision, sn_backend **out);
 void sn_backend_free(sn_backend *be);
+/* A new backend of the same kind, device, threads and precision as `be`. A loaded model owns
+ * one for its weights, so it outlives the context that loaded it. */
+sana_status sn_backend_sibling(const sn_backend *be, sn_backend **out);
+
+/* The backend a forward pass computes on. A model is read-only and shared by contexts running
+ * in parallel, so its forwards must not use the scratch of the backend that holds its weights:
+ * the API layer binds the calling context's backend for the duration of a public call, and
+ * sn_backend_for_call(own) returns it when it computes like `own` (same ops and dtypes), else
+ * `own` (tests and tools that call a module directly). */
+/* Binds `be` (NULL: none) for this thread and returns the previous binding. */
+sn_backend *sn_backend_bind_call(sn_backend *be);
+sn_backend *sn_backend_for_call(sn_backend *own);
 
 /* --- tensors -------------------------------------------------------------------------------- */
 

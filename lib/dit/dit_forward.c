@@ -39,7 +39,7 @@ static const sn_tensor *sn_opt(const sn_tensor *t) { return t->data ? t : NULL; 
 static sana_status sn_patch_embed(const sn_dit *dit, const sn_tensor *latents, int64_t Hp,
                                   int64_t Wp, sn_tensor *x) {
     const sn_dit_config *c = &dit->cfg;
-    sn_backend *be = dit->be;
+    sn_backend *be = sn_backend_for_call(dit->be);
     int64_t B = latents->shape[0], D = c->D, N = Hp * Wp;
     sn_tensor conv, conv3;
     SN_TRY(sn_scratch(be, 4, SN_SHAPE(B, D, Hp, Wp), &conv));
@@ -64,7 +64,7 @@ static sana_status sn_patch_embed(const sn_dit *dit, const sn_tensor *latents, i
 /* --- 1.3 timestep embedding: sinusoid(256) -> linear -> SiLU -> linear ----------------------- */
 static sana_status sn_time_mlp(const sn_dit *dit, const sn_dit_mlp *m, const float *t, int64_t B,
                                sn_tensor *out) {
-    sn_backend *be = dit->be;
+    sn_backend *be = sn_backend_for_call(dit->be);
     float *host = malloc((size_t)(B * 256) * sizeof(float));
     if (!host) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "dit: timestep sinusoid");
     sn_dit_timestep_sinusoid(t, (int32_t)B, host);
@@ -82,7 +82,7 @@ static sana_status sn_time_mlp(const sn_dit *dit, const sn_dit_mlp *m, const flo
  * modulation tmod laid out as [6, B, D], so that each of its rows is a [B, D] tensor. */
 static sana_status sn_time_embed(const sn_dit *dit, const float *t, const float *g, int64_t B,
                                  sn_tensor *t_emb, sn_tensor *tmod6) {
-    sn_backend *be = dit->be;
+    sn_backend *be = sn_backend_for_call(dit->be);
     int64_t D = dit->cfg.D;
     SN_TRY(sn_time_mlp(dit, &dit->t_mlp, t, B, t_emb));
     if (dit->cfg.guidance_embeds) {
@@ -106,7 +106,7 @@ static sana_status sn_time_embed(const sn_dit *dit, const float *t, const float 
 static sana_status sn_self_attention(const sn_dit *dit, const sn_dit_block *bl, const sn_tensor *u,
                                      int64_t perturbed_from, sn_tensor *out) {
     const sn_dit_config *c = &dit->cfg;
-    sn_backend *be = dit->be;
+    sn_backend *be = sn_backend_for_call(dit->be);
     int64_t B = u->shape[0];
     sn_tensor q, k, v, a;
     SN_TRY(sn_scratch(be, 3, u->shape, &q));
@@ -142,7 +142,7 @@ static sana_status sn_cross_attention(const sn_dit *dit, const sn_dit_block *bl,
                                       const sn_dit_text *text, int i, const sn_tensor *x,
                                       sn_tensor *out) {
     const sn_dit_config *c = &dit->cfg;
-    sn_backend *be = dit->be;
+    sn_backend *be = sn_backend_for_call(dit->be);
     int64_t B = x->shape[0], N = x->shape[1], Hc = c->cross_heads, dc = c->cross_head_dim;
     sn_tensor q, q4, qh, oh, o, o4;
     SN_TRY(sn_scratch(be, 3, SN_SHAPE(B, N, c->Dc), &q));
@@ -164,7 +164,7 @@ static sana_status sn_cross_attention(const sn_dit *dit, const sn_dit_block *bl,
 /* --- 1.5c Mix-FFN (GLUMBConv) on u = modulated LN2(x), on the Hp x Wp grid ------------------- */
 static sana_status sn_mix_ffn(const sn_dit *dit, const sn_dit_block *bl, const sn_tensor *u,
                               int64_t Hp, int64_t Wp, sn_tensor *out) {
-    sn_backend *be = dit->be;
+    sn_backend *be = sn_backend_for_call(dit->be);
     int64_t B = u->shape[0], F = dit->cfg.F;
     sn_tensor h, hg, d, g;
     SN_TRY(sn_scratch(be, 4, SN_SHAPE(B, Hp, Wp, 2 * F), &h));
@@ -185,7 +185,7 @@ static sana_status sn_block(const sn_dit *dit, int i, const sn_dit_text *text,
                             int64_t Wp, sn_tensor *x) {
     const sn_dit_config *c = &dit->cfg;
     const sn_dit_block *bl = &dit->blocks[i];
-    sn_backend *be = dit->be;
+    sn_backend *be = sn_backend_for_call(dit->be);
     int64_t B = x->shape[0], D = c->D;
     int probe = dit->probe && i == 0;
 
@@ -225,7 +225,7 @@ static sana_status sn_block(const sn_dit *dit, int i, const sn_dit_text *text,
 static sana_status sn_output(const sn_dit *dit, const sn_tensor *x, const sn_tensor *t_emb,
                              int64_t Hp, int64_t Wp, sn_tensor *out) {
     const sn_dit_config *c = &dit->cfg;
-    sn_backend *be = dit->be;
+    sn_backend *be = sn_backend_for_call(dit->be);
     int64_t B = x->shape[0], D = c->D, N = Hp * Wp, p = c->patch_size, Co = c->out_channels;
     sn_tensor tab, table3, y, proj;
     SN_TRY(sn_scratch(be, 3, SN_SHAPE(2, B, D), &tab));
@@ -306,7 +306,7 @@ static sana_status sn_forward(const sn_dit *dit, const sn_dit_text *text, const 
                               const float *timesteps, const float *guidance,
                               const sn_dit_pag *pag, sn_tensor *out) {
     const sn_dit_config *c = &dit->cfg;
-    sn_backend *be = dit->be;
+    sn_backend *be = sn_backend_for_call(dit->be);
     int64_t B = latents->shape[0], D = c->D;
     int64_t Hp = latents->shape[2] / c->patch_size, Wp = latents->shape[3] / c->patch_size;
     int64_t N = Hp * Wp;
@@ -346,8 +346,9 @@ sana_status sn_dit_forward(const sn_dit *dit, const sn_dit_text *text, const sn_
                            sn_tensor *out) {
     if (!dit) return sn_fail(SANA_ERR_INVALID_ARGUMENT, "dit forward: no model");
     SN_TRY(sn_check_inputs(dit, text, latents, timesteps, guidance, pag, out));
-    sn_arena_mark m = sn_scratch_mark(dit->be);
+    sn_backend *be = sn_backend_for_call(dit->be);
+    sn_arena_mark m = sn_scratch_mark(be);
     sana_status st = sn_forward(dit, text, latents, timesteps, guidance, pag, out);
-    sn_scratch_reset(dit->be, m);
+    sn_scratch_reset(be, m);
     return st;
 }

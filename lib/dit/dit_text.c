@@ -12,21 +12,22 @@ static sana_status sn_text_proj(const sn_dit *dit, const sn_tensor *y, const sn_
                                 int norm, sn_tensor *out) {
     const sn_dit_config *c = &dit->cfg;
     int64_t B = y->shape[0], T = y->shape[1];
+    sn_backend *be = sn_backend_for_call(dit->be);
     sn_tensor t;
-    SN_TRY(sn_tensor_scratch(dit->be, dit->be->act_dtype, 3, SN_SHAPE(B, T, c->Dc), &t));
+    SN_TRY(sn_tensor_scratch(be, be->act_dtype, 3, SN_SHAPE(B, T, c->Dc), &t));
     SN_TRY(sn_linear(y, w, b, SN_ACT_NONE, &t));
     if (norm)
         SN_TRY(sn_dit_apply_qk_norm(&c->qk, nw->data ? nw : NULL, nb->data ? nb : NULL, &t));
     sn_tensor t4;
     SN_TRY(sn_tensor_reshape(&t, 4, SN_SHAPE(B, T, c->cross_heads, c->cross_head_dim), &t4));
-    SN_TRY(sn_tensor_alloc(dit->be, dit->be->act_dtype, 4, SN_SHAPE(B, c->cross_heads, T, c->cross_head_dim), out));
+    SN_TRY(sn_tensor_alloc(be, be->act_dtype, 4, SN_SHAPE(B, c->cross_heads, T, c->cross_head_dim), out));
     return sn_permute(&t4, (const int32_t[]){0, 2, 1, 3}, out);
 }
 
 static sana_status sn_text_build(const sn_dit *dit, const sn_tensor *embeds, const float *mask,
                                  sn_dit_text *text) {
     const sn_dit_config *c = &dit->cfg;
-    sn_backend *be = dit->be;
+    sn_backend *be = sn_backend_for_call(dit->be);
     int64_t B = embeds->shape[0], T = embeds->shape[1], D = c->D;
 
     if (mask) { /* (1 - m) * -10000, as the reference turns a 2-D mask into a bias */
@@ -80,10 +81,11 @@ sana_status sn_dit_prepare_text(const sn_dit *dit, const sn_tensor *embeds, cons
     size_t nl = (size_t)(c->num_layers ? c->num_layers : 1);
     text->k = calloc(nl, sizeof *text->k);
     text->v = calloc(nl, sizeof *text->v);
-    sn_arena_mark m = sn_scratch_mark(dit->be);
+    sn_backend *be = sn_backend_for_call(dit->be);
+    sn_arena_mark m = sn_scratch_mark(be);
     sana_status st = text->k && text->v ? sn_text_build(dit, embeds, mask, text)
                                         : sn_fail(SANA_ERR_OUT_OF_MEMORY, "dit text: out of memory");
-    sn_scratch_reset(dit->be, m);
+    sn_scratch_reset(be, m);
     if (st != SANA_OK) {
         sn_dit_text_free(text);
         return st;

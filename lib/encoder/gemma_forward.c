@@ -49,7 +49,7 @@ static sana_status sn_gemma_embed(const sn_gemma *g, const int32_t *ids, int64_t
 /* Additive masks [B, L, L] for full and (when any layer slides) sliding layers. */
 static sana_status sn_gemma_masks(const sn_gemma *g, const int32_t *mask, int64_t B, int64_t L,
                                   sn_tensor *full, sn_tensor *sliding, int *have_sliding) {
-    sn_backend *be = g->be;
+    sn_backend *be = sn_backend_for_call(g->be);
     int64_t W = g->cfg.sliding_window;
     *have_sliding = 0;
     for (int32_t i = 0; i < g->cfg.n_layers; i++) *have_sliding |= g->cfg.layer_sliding[i] && W > 0 && W < L;
@@ -76,7 +76,7 @@ static sana_status sn_gemma_masks(const sn_gemma *g, const int32_t *mask, int64_
 /* x += post_norm(attention(input_norm(x))) */
 static sana_status sn_gemma_attention_block(const sn_gemma *g, const sn_gemma_layer *l, const sn_tensor *mask,
                                             sn_tensor *x) {
-    sn_backend *be = g->be;
+    sn_backend *be = sn_backend_for_call(g->be);
     const sn_gemma_config *k = &g->cfg;
     sn_dtype dt = be->act_dtype;
     int64_t B = x->shape[0], L = x->shape[1], H = k->hidden_size, D = k->head_dim;
@@ -120,7 +120,7 @@ static sana_status sn_gemma_attention_block(const sn_gemma *g, const sn_gemma_la
 
 /* x += post_norm(down(act(gate(h)) * up(h))), h = pre_norm(x) */
 static sana_status sn_gemma_mlp_block(const sn_gemma *g, const sn_gemma_layer *l, sn_tensor *x) {
-    sn_backend *be = g->be;
+    sn_backend *be = sn_backend_for_call(g->be);
     const sn_gemma_config *k = &g->cfg;
     sn_dtype dt = be->act_dtype;
     int64_t B = x->shape[0], L = x->shape[1], H = k->hidden_size, I = k->intermediate_size;
@@ -140,7 +140,7 @@ static sana_status sn_gemma_mlp_block(const sn_gemma *g, const sn_gemma_layer *l
 
 static sana_status sn_gemma_run(const sn_gemma *g, const int32_t *ids, const int32_t *mask, int64_t B, int64_t L,
                                 sn_tensor *out, sn_gemma_layer_fn on_layer, void *user_data) {
-    sn_backend *be = g->be;
+    sn_backend *be = sn_backend_for_call(g->be);
     const sn_gemma_config *k = &g->cfg;
     sn_tensor x, m_full, m_sliding;
     int have_sliding;
@@ -168,8 +168,9 @@ sana_status sn_gemma_forward(const sn_gemma *g, const int32_t *ids, const int32_
         out->shape[2] != g->cfg.hidden_size)
         return sn_fail(SANA_ERR_INTERNAL, "text encoder: output tensor does not fit [%lld, %lld, %lld]",
                        (long long)B, (long long)L, (long long)g->cfg.hidden_size);
-    sn_arena_mark m = sn_scratch_mark(g->be);
+    sn_backend *be = sn_backend_for_call(g->be);
+    sn_arena_mark m = sn_scratch_mark(be);
     sana_status st = sn_gemma_run(g, ids, mask, B, L, out, on_layer, user_data);
-    sn_scratch_reset(g->be, m);
+    sn_scratch_reset(be, m);
     return st;
 }

@@ -183,6 +183,6 @@ void sn_gemma_free(sn_gemma *g) {
 
 int64_t sn_gemma_param_count(const sn_gemma *g) { return g ? g->param_count : 0; }
 const sn_gemma_config *sn_gemma_get_config(const sn_gemma *g) { return &g->cfg; }
-sn_backend *sn_gemma_backend(const sn_gemma *g) { return g->be; }
+sn_backend *sn_gemma_backend(const sn_gemma *g) { return sn_backend_for_call(g->be); }
 uint64_t sn_gemma_serial(const sn_gemma *g) { return g->serial; }
 struct sn_prompt_cache *sn_gemma_uncond_cache(const sn_gemma *g) { return g->uncond_cache; }

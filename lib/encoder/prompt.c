@@ -247,7 +247,12 @@ static sana_status sn_prompt_cache_get(sn_prompt_cache *c, const sn_tokenizer *t
         hit.encoder = serial, hit.tok = tok, hit.L = p->max_sequence_length, hit.nvlabs = !!p->nvlabs_compat;
         hit.text = strdup(text);
         if (!hit.text) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "prompt cache: out of memory");
+        /* Entries outlive the call and serve every context sharing the model: compute them on
+         * the encoder's own backend (this runs under the cache's lock), then wait for it. */
+        sn_backend *call = sn_backend_bind_call(NULL);
         sana_status st = sn_prompt_encode_negative(tok, g, &text, 1, p, &hit.emb, &hit.mask);
+        if (st == SANA_OK) st = hit.emb.be->ops->synchronize(hit.emb.be);
+        sn_backend_bind_call(call);
         if (st != SANA_OK) {
             free(hit.text);
             return st;
@@ -267,7 +272,7 @@ static sana_status sn_repeat(const sn_tensor *src, int32_t n, sn_tensor *dst) {
     int64_t shape[SN_MAX_DIMS];
     memcpy(shape, src->shape, sizeof shape);
     shape[0] = n;
-    SN_TRY(sn_tensor_alloc(src->be, src->dtype, src->ndim, shape, dst));
+    SN_TRY(sn_tensor_alloc(sn_backend_for_call(src->be), src->dtype, src->ndim, shape, dst));
     int64_t per = sn_numel(src) / src->shape[src->ndim - 1]; /* rows of one copy */
     for (int32_t i = 0; i < n; i++) {
         sn_tensor d = sn_rows(dst, i * per, per), s = sn_rows(src, 0, per);
