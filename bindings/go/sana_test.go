@@ -337,13 +337,8 @@ func TestConcurrentContexts(t *testing.T) {
 	}
 }
 
-// The header promises that one model may be shared by contexts running in parallel. libsana
-// does not keep that promise yet (wrong images, crashes): run with SANA_TEST_SHARED_MODEL=1.
+// The header promises that one model may be shared by contexts running in parallel.
 func TestConcurrentContextsShareOneModel(t *testing.T) {
-	if os.Getenv("SANA_TEST_SHARED_MODEL") != "1" {
-		t.Skip("KNOWN BUG in libsana (reported): a model shared by contexts running at the same time " +
-			"gives wrong images or crashes; set SANA_TEST_SHARED_MODEL=1 to run")
-	}
 	c1, c2 := cpuContext(t), cpuContext(t)
 	m := tinyModel(t, c1)
 	results := generateParallel(t, []*Context{c1, c2}, []*Model{m, m})

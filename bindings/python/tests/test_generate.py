@@ -221,10 +221,6 @@ def test_contexts_generate_in_parallel(tiny):
     assert all(np.array_equal(g, want) for g in got)
 
 
-@pytest.mark.skipif(os.environ.get("SANA_TEST_SHARED_MODEL") != "1",
-                    reason="KNOWN BUG in libsana (reported): one model shared by contexts running at "
-                    "the same time gives wrong images or crashes (generate runs on the loading "
-                    "context's backend); set SANA_TEST_SHARED_MODEL=1 to run")
 def test_one_model_shared_by_parallel_contexts(tiny):
     ctx, model = tiny
     kw = dict(SMALL, seed=4)
