@@ -67,8 +67,8 @@ sana_status sn_denoise_loop(const sn_denoise_run *r, float *latents) {
         st = sn_fail(SANA_ERR_OUT_OF_MEMORY, "denoise: latents of %zu values: out of memory", n);
         goto done;
     }
-    if ((st = sn_tensor_alloc(sn_backend_for_call(m->be), SN_F32, 4, call_shape, &mem.x_t)) != SANA_OK) goto done;
-    if ((st = sn_tensor_alloc(sn_backend_for_call(m->be), SN_F32, 4, call_shape, &mem.out_t)) != SANA_OK) goto done;
+    if ((st = sn_api_activation(m, 4, call_shape, &mem.x_t)) != SANA_OK) goto done;
+    if ((st = sn_api_activation(m, 4, call_shape, &mem.out_t)) != SANA_OK) goto done;
 
     /* Sprint: guidance = full(guidance_scale).to(prompt dtype) * guidance_embeds_scale */
     const float gembed = r->guidance_scale * sn_dit_guidance_embeds_scale(dit);
@@ -209,7 +209,7 @@ static sana_status denoise(const sana_model *model, const sana_denoise_params *p
     }
     sn_tensor emb_t = {0};
     sn_dit_text *text = NULL;
-    sana_status st = sn_tensor_alloc(sn_backend_for_call(model->be), SN_F32, 3, SN_SHAPE(copies * B, L, D), &emb_t);
+    sana_status st = sn_api_activation(model, 3, SN_SHAPE(copies * B, L, D), &emb_t);
     if (st == SANA_OK) st = sn_upload_convert(&emb_t, SN_F32, emb);
     if (st == SANA_OK) st = sn_dit_prepare_text(dit, &emb_t, mask, &text);
     free(emb);

@@ -207,10 +207,10 @@ static sana_status encode_init_image(gen *g, float *image_latents) {
     }
     free(chw);
     sn_tensor x = {0}, z = {0};
-    sana_status st = sn_tensor_alloc(sn_backend_for_call(m->be), SN_F32, 4, SN_SHAPE(1, 3, H, W), &x);
+    sana_status st = sn_api_activation(m, 4, SN_SHAPE(1, 3, H, W), &x);
     if (st == SANA_OK) st = sn_upload_convert(&x, SN_F32, res);
     free(res);
-    if (st == SANA_OK) st = sn_tensor_alloc(sn_backend_for_call(m->be), SN_F32, 4, SN_SHAPE(1, g->C, g->lh, g->lw), &z);
+    if (st == SANA_OK) st = sn_api_activation(m, 4, SN_SHAPE(1, g->C, g->lh, g->lw), &z);
     if (st == SANA_OK) st = sn_dcae_encode(m->vae, &x, NULL, NULL, &z);
     if (st == SANA_OK) st = sn_download_f32(&z, image_latents);
     sn_tensor_free(&x);
@@ -265,11 +265,11 @@ static sana_status decode(gen *g) {
     for (size_t k = 0; k < n; k++) g->latents[k] = g->latents[k] / sf;
     sn_tensor z = {0}, y = {0};
     int64_t oshape[4];
-    sana_status st = sn_tensor_alloc(sn_backend_for_call(m->be), SN_F32, 4, SN_SHAPE(g->B, g->C, g->lh, g->lw), &z);
+    sana_status st = sn_api_activation(m, 4, SN_SHAPE(g->B, g->C, g->lh, g->lw), &z);
     if (st == SANA_OK) st = sn_upload_convert(&z, SN_F32, g->latents);
     if (st == SANA_OK) {
         sn_dcae_decode_shape(m->vae, &z, oshape);
-        st = sn_tensor_alloc(sn_backend_for_call(m->be), SN_F32, 4, oshape, &y);
+        st = sn_api_activation(m, 4, oshape, &y);
     }
     sn_dcae_decode_opts opts;
     sn_dcae_decode_opts_init(&opts);

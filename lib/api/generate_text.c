@@ -82,7 +82,7 @@ sana_status sn_generate_encode_text(const sana_model *m, const sana_generate_par
             memcpy(mask + (size_t)r * L, use_uncond ? unc_mask : cond_mask, sizeof(float) * (size_t)L);
         }
         sn_tensor e = {0};
-        st = sn_tensor_alloc(sn_backend_for_call(m->be), SN_F32, 3, SN_SHAPE(CB, L, D), &e);
+        st = sn_api_activation(m, 3, SN_SHAPE(CB, L, D), &e);
         if (st == SANA_OK) st = sn_upload_convert(&e, SN_F32, emb);
         if (st == SANA_OK) st = sn_dit_prepare_text(m->transformer, &e, mask, &out->dit_text);
         sn_tensor_free(&e);

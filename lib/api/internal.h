@@ -58,6 +58,15 @@ struct sana_tensor {
 void sn_api_enter(sana_context *ctx);
 sana_status sn_api_leave(sana_context *ctx, sana_status status);
 
+/* A persistent activation tensor for a call on model `m`: on the calling context's backend, in
+ * the dtype it computes in (fp32 on the CPU, bf16/fp16 on a GPU); fill it from host floats with
+ * sn_upload_convert(t, SN_F32, ...) and read it with sn_download_f32. */
+static inline sana_status sn_api_activation(const sana_model *m, int32_t ndim, const int64_t *shape,
+                                            sn_tensor *out) {
+    sn_backend *be = sn_backend_for_call(m->be);
+    return sn_tensor_alloc(be, be->act_dtype, ndim, shape, out);
+}
+
 /* A new image with pixels allocated (zeroed). */
 sana_status sn_image_new(uint32_t width, uint32_t height, uint32_t channels, sana_image **out);
 /* A new host tensor (zeroed). */
