@@ -26,9 +26,11 @@ void sn_denoise_probe_final(const float *latents, size_t n) { probe(-1, "final_l
 typedef struct loop_mem {
     float *x_in, *out, *v, *ts, *guid;
     sn_tensor x_t, out_t;
+    sn_graph *graph; /* the model call, captured once where the backend has graphs */
 } loop_mem;
 
 static void loop_mem_free(loop_mem *m) {
+    if (m->graph) sn_graph_free(m->x_t.be, m->graph);
     free(m->x_in);
     free(m->out);
     free(m->v);
@@ -36,6 +38,22 @@ static void loop_mem_free(loop_mem *m) {
     free(m->guid);
     sn_tensor_free(&m->x_t);
     sn_tensor_free(&m->out_t);
+}
+
+/* One model call: the latents go up and the DiT runs. On a GPU it is captured once as a CUDA
+ * graph and replayed every step (the same host buffers each time); on the CPU a plain call. */
+typedef struct dit_call {
+    const sn_denoise_run *r;
+    loop_mem *mem;
+    const sn_dit_pag *pag;
+    int scm;
+} dit_call;
+
+static sana_status dit_call_run(void *user) {
+    const dit_call *c = user;
+    SN_TRY(sn_upload_convert(&c->mem->x_t, SN_F32, c->mem->x_in));
+    return sn_dit_forward(c->r->model->transformer, c->r->text, &c->mem->x_t, c->mem->ts,
+                          c->scm ? c->mem->guid : NULL, c->r->pag ? c->pag : NULL, &c->mem->out_t);
 }
 
 sana_status sn_denoise_loop(const sn_denoise_run *r, float *latents) {
@@ -90,10 +108,8 @@ sana_status sn_denoise_loop(const sn_denoise_run *r, float *latents) {
         probe(i, "timestep", mem.ts, (size_t)CB);
         if (scm) probe(i, "guidance", mem.guid, (size_t)CB);
 
-        if ((st = sn_upload_convert(&mem.x_t, SN_F32, mem.x_in)) != SANA_OK) goto done;
-        st = sn_dit_forward(dit, r->text, &mem.x_t, mem.ts, scm ? mem.guid : NULL,
-                            r->pag ? &pag : NULL, &mem.out_t);
-        if (st != SANA_OK) goto done;
+        dit_call call = {r, &mem, &pag, scm};
+        if ((st = sn_graph_run(mem.x_t.be, &mem.graph, dit_call_run, &call)) != SANA_OK) goto done;
         if ((st = sn_download_f32(&mem.out_t, mem.out)) != SANA_OK) goto done;
         probe(i, "model_output", mem.out, n * copies);
 
