@@ -8,45 +8,8 @@
 #include <string.h>
 
 #include "backend/backend.h"
+#include "cuda_pair.h"
 #include "harness.h"
-
-static sn_backend *cpu, *gpu;
-static double tol;
-
-typedef struct pair {
-    sn_tensor c, g;
-} pair;
-
-/* the same values on both backends (rounded to the GPU's dtype first); seed 0: zeros */
-static pair mk(int32_t ndim, const int64_t *shape, uint64_t seed) {
-    pair p;
-    CHECK_OK(sn_tensor_alloc(cpu, SN_F32, ndim, shape, &p.c));
-    CHECK_OK(sn_tensor_alloc(gpu, gpu->act_dtype, ndim, shape, &p.g));
-    size_t n = (size_t)sn_numel(&p.c);
-    if (seed) tu_fill_random(p.c.data, n, seed);
-    else memset(p.c.data, 0, n * 4);
-    CHECK_OK(sn_upload_convert(&p.g, SN_F32, p.c.data));
-    if (gpu->act_dtype != SN_F32) CHECK_OK(sn_download_f32(&p.g, p.c.data));
-    return p;
-}
-
-static void done(pair *p) {
-    sn_tensor_free(&p->c);
-    sn_tensor_free(&p->g);
-}
-
-static float *fetch(const sn_tensor *g) {
-    float *h = malloc((size_t)sn_numel(g) * 4);
-    CHECK(h != NULL, "host buffer");
-    CHECK_OK(sn_download_f32(g, h));
-    return h;
-}
-
-static void compare(const char *what, pair *p) {
-    float *got = fetch(&p->g);
-    tu_check_close(what, got, p->c.data, (size_t)sn_numel(&p->c), tol);
-    free(got);
-}
 
 /* Small uploads return before the copy (pinned ring); the caller's buffer may change at once.
  * 3000 uploads of 4 KiB also wrap the ring (two halves of 8 MiB) a few times. */

@@ -5,39 +5,8 @@
 #include <string.h>
 
 #include "backend/backend.h"
+#include "cuda_pair.h"
 #include "harness.h"
-
-static sn_backend *cpu, *gpu;
-static double tol;
-
-typedef struct pair {
-    sn_tensor c, g;
-} pair;
-
-static pair mk(int32_t ndim, const int64_t *shape, uint64_t seed) {
-    pair p;
-    CHECK_OK(sn_tensor_alloc(cpu, SN_F32, ndim, shape, &p.c));
-    CHECK_OK(sn_tensor_alloc(gpu, gpu->act_dtype, ndim, shape, &p.g));
-    size_t n = (size_t)sn_numel(&p.c);
-    if (seed) tu_fill_random(p.c.data, n, seed);
-    else memset(p.c.data, 0, n * 4);
-    CHECK_OK(sn_upload_convert(&p.g, SN_F32, p.c.data));
-    if (gpu->act_dtype != SN_F32) CHECK_OK(sn_download_f32(&p.g, p.c.data)); /* same rounded inputs */
-    return p;
-}
-
-static void done(pair *p) {
-    sn_tensor_free(&p->c);
-    sn_tensor_free(&p->g);
-}
-
-static void compare(const char *what, pair *p) {
-    size_t n = (size_t)sn_numel(&p->c);
-    float *got = malloc(n * 4);
-    CHECK_OK(sn_download_f32(&p->g, got));
-    tu_check_close(what, got, p->c.data, n, tol);
-    free(got);
-}
 
 static void run_all(void) {
     pair x = mk(2, SN_SHAPE(37, 64), 1), w = mk(2, SN_SHAPE(48, 64), 2), b = mk(1, SN_SHAPE(48), 3);
