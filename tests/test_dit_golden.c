@@ -95,6 +95,22 @@ static void run_case(sn_backend *be, const tu_case *c) {
         float *host = malloc((size_t)sn_numel(&out) * sizeof(float));
         CHECK_OK(sn_download_f32(&out, host));
         compare(&ps, "output", host, (size_t)sn_numel(&out), B, 0);
+        /* the positional table made once per size (sn_dit_prepare_positions) gives the same
+         * output; a table prepared for another size is not used */
+        size_t n = (size_t)sn_numel(&out);
+        float *again = malloc(n * sizeof(float));
+        int64_t H = x.shape[2], W = x.shape[3];
+        for (int k = 0; k < 2; k++) {
+            CHECK_OK(sn_dit_prepare_positions(dit, text, H * (k + 1), W * (k + 1)));
+            sn_dit_set_probe(dit, NULL, NULL);
+            CHECK_OK(sn_dit_forward(dit, text, &lat, t.f, sprint ? g.f : NULL, NULL, &out));
+            CHECK_OK(sn_download_f32(&out, again));
+            CHECK(memcmp(host, again, n * sizeof(float)) == 0,
+                  "%s: output with positions prepared for %lldx%lld differs", c->name,
+                  (long long)(H * (k + 1)), (long long)(W * (k + 1)));
+        }
+        CHECK_STATUS(sn_dit_prepare_positions(dit, text, 0, W), SANA_ERR_INVALID_ARGUMENT);
+        free(again);
         free(host);
     }
     for (int i = 0; i < ps.n; i++) CHECK(ps.seen[i] == 1, "%s: output %s compared %d times", c->name, ps.names[i], ps.seen[i]);

@@ -71,6 +71,8 @@ sana_status sn_denoise_loop(const sn_denoise_run *r, float *latents) {
         return sn_fail(SANA_ERR_UNSUPPORTED, scm ? "the SCM solver needs a SANA-Sprint transformer (guidance_embeds)"
                                                  : "a SANA-Sprint transformer samples with the SCM solver only");
 
+    /* the positional table (4K configs) once, outside the captured step */
+    SN_TRY(sn_dit_prepare_positions(dit, r->text, r->height, r->width));
     sn_solver solver;
     SN_TRY(sn_solver_init(&solver, r->sched, r->sched_cfg, n));
     sn_solver_begin(&solver, r->first_step);

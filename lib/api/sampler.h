@@ -44,7 +44,7 @@ void sn_denoise_probe_final(const float *latents, size_t n);
 
 typedef struct sn_denoise_run {
     const sana_model *model;
-    const sn_dit_text *text;            /* prepared for the whole call batch */
+    sn_dit_text *text;                  /* prepared for the whole call batch (+ positions) */
     int32_t batch, channels, height, width; /* the latents [batch, C, h, w] */
     int cfg, pag;                       /* call batch [uncond, cond, perturbed] subsets */
     float guidance_scale;               /* CFG scale, or the Sprint embedded guidance */

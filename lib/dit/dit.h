@@ -4,6 +4,7 @@
  * Use (one generation):
  *   sn_dit_load(be, "model/transformer", NULL, &dit);               once per model
  *   sn_dit_prepare_text(dit, embeds, mask, &text);                   once per prompt (batch)
+ *   sn_dit_prepare_positions(dit, text, H, W);                       optional, once per size
  *   for each step: sn_dit_forward(dit, text, x, t, g, pag, out);     reuses the cached text K/V
  *   sn_dit_text_free(text);
  *
@@ -60,6 +61,13 @@ float sn_dit_timestep_scale(const sn_dit *dit);
 sana_status sn_dit_prepare_text(const sn_dit *dit, const sn_tensor *embeds, const float *mask,
                                 sn_dit_text **out);
 void sn_dit_text_free(sn_dit_text *text);
+/* Makes the positional-embedding table of configs that have one (interpolation_scale, e.g. the
+ * 4K models) for latents of height x width once, kept with the text, so that the forwards of a
+ * generation reuse it instead of uploading it every step (147 MB at 4096², and an upload that
+ * large could not be captured in a CUDA graph). Optional: without it, or for another size, the
+ * forward makes the table itself. A no-op (after checking the size) for configs without one. */
+sana_status sn_dit_prepare_positions(const sn_dit *dit, sn_dit_text *text, int64_t height,
+                                     int64_t width);
 int32_t sn_dit_text_batch(const sn_dit_text *text);
 
 /* --- perturbed-attention guidance (diffusers SanaPAGPipeline) -------------------------------- */

@@ -2,6 +2,7 @@
  * the timestep sinusoid (diffusers get_timestep_embedding, fp32) and the 2-D sin-cos positional
  * embedding (get_2d_sincos_pos_embed: fp32 grid, fp64 frequencies). Also the q/k norms. */
 #include <math.h>
+#include <stdlib.h>
 
 #include "dit/dit_internal.h"
 
@@ -42,6 +43,23 @@ void sn_dit_sincos_pe(int32_t D, int32_t Hp, int32_t Wp, double base_size, doubl
                     row[half * 2 * quarter + quarter + k] = (float)cos(a);
                 }
         }
+}
+
+sana_status sn_dit_pe_tensor(const sn_dit *dit, sn_backend *be, int64_t Hp, int64_t Wp,
+                             int persistent, sn_tensor *out) {
+    const sn_dit_config *c = &dit->cfg;
+    int64_t N = Hp * Wp, D = c->D;
+    float *host = malloc((size_t)(N * D) * sizeof(float));
+    if (!host) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "dit: positional embedding table for a %lldx%lld grid",
+                              (long long)Hp, (long long)Wp);
+    sn_dit_sincos_pe((int32_t)D, (int32_t)Hp, (int32_t)Wp, (double)(c->sample_size / c->patch_size),
+                     c->interpolation_scale, host);
+    sana_status st = persistent ? sn_tensor_alloc(be, SN_F32, 2, SN_SHAPE(N, D), out)
+                                : sn_tensor_scratch(be, SN_F32, 2, SN_SHAPE(N, D), out);
+    if (st == SANA_OK) st = sn_upload_convert(out, SN_F32, host);
+    if (st != SANA_OK && persistent) sn_tensor_free(out);
+    free(host);
+    return st;
 }
 
 sana_status sn_dit_apply_qk_norm(const sn_dit_qk_norm *qn, const sn_tensor *w, const sn_tensor *b,

@@ -36,8 +36,8 @@ static sana_status sn_scratch(sn_backend *be, int32_t ndim, const int64_t *shape
 static const sn_tensor *sn_opt(const sn_tensor *t) { return t->data ? t : NULL; }
 
 /* --- 1.2 patch embedding: conv(p x p, stride p) -> [B, N, D] (+ 2-D sin-cos table) ---------- */
-static sana_status sn_patch_embed(const sn_dit *dit, const sn_tensor *latents, int64_t Hp,
-                                  int64_t Wp, sn_tensor *x) {
+static sana_status sn_patch_embed(const sn_dit *dit, const sn_dit_text *text,
+                                  const sn_tensor *latents, int64_t Hp, int64_t Wp, sn_tensor *x) {
     const sn_dit_config *c = &dit->cfg;
     sn_backend *be = sn_backend_for_call(dit->be);
     int64_t B = latents->shape[0], D = c->D, N = Hp * Wp;
@@ -47,15 +47,10 @@ static sana_status sn_patch_embed(const sn_dit *dit, const sn_tensor *latents, i
     SN_TRY(sn_tensor_reshape(&conv, 3, SN_SHAPE(B, D, N), &conv3));
     SN_TRY(sn_permute(&conv3, (const int32_t[]){0, 2, 1}, x));
     if (c->use_pe) {
-        float *host = malloc((size_t)(N * D) * sizeof(float));
-        if (!host) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "dit: positional embedding table");
-        sn_dit_sincos_pe((int32_t)D, (int32_t)Hp, (int32_t)Wp,
-                         (double)(c->sample_size / c->patch_size), c->interpolation_scale, host);
-        sn_tensor pe;
-        sana_status st = sn_tensor_scratch(be, SN_F32, 2, SN_SHAPE(N, D), &pe);
-        if (st == SANA_OK) st = sn_upload_convert(&pe, SN_F32, host);
-        free(host);
-        SN_TRY(st);
+        /* the table prepared for this grid (once per generation), else made for this call */
+        sn_tensor pe = text->pe;
+        if (!pe.data || text->pe_hp != Hp || text->pe_wp != Wp)
+            SN_TRY(sn_dit_pe_tensor(dit, be, Hp, Wp, 0, &pe));
         SN_TRY(sn_binary(SN_ADD, x, &pe, x));
     }
     return SANA_OK;
@@ -315,7 +310,7 @@ static sana_status sn_forward(const sn_dit *dit, const sn_dit_text *text, const 
     /* 1. input: tokens, timestep embedding and modulation */
     sn_tensor x, t_emb, tmod6;
     SN_TRY(sn_scratch(be, 3, SN_SHAPE(B, N, D), &x));
-    SN_TRY(sn_patch_embed(dit, latents, Hp, Wp, &x));
+    SN_TRY(sn_patch_embed(dit, text, latents, Hp, Wp, &x));
     sn_dit_emit(dit, "patch_embed", &x);
     SN_TRY(sn_scratch(be, 2, SN_SHAPE(B, D), &t_emb));
     SN_TRY(sn_scratch(be, 3, SN_SHAPE(6, B, D), &tmod6));

@@ -83,6 +83,8 @@ struct sn_dit_text {
     int has_mask;
     sn_tensor mask;                      /* additive bias [B, 1, T] */
     sn_tensor *k, *v;                    /* per block: [B, Hc, T, dc] */
+    sn_tensor pe;                        /* positional table [Hp * Wp, D] fp32, or no data */
+    int64_t pe_hp, pe_wp;                /* its grid (sn_dit_prepare_positions) */
     int32_t n_layers;
 };
 
@@ -92,6 +94,11 @@ void sn_dit_timestep_sinusoid(const float *t, int32_t n, float *out);
 /* [Hp * Wp, D]: the 2-D sin-cos positional embedding of PatchEmbed for an Hp x Wp grid. */
 void sn_dit_sincos_pe(int32_t D, int32_t Hp, int32_t Wp, double base_size, double interp,
                       float *out);
+
+/* The table above as an fp32 [Hp * Wp, D] tensor on `be`: persistent (sn_tensor_alloc) or
+ * from the scratch arena. */
+sana_status sn_dit_pe_tensor(const sn_dit *dit, sn_backend *be, int64_t Hp, int64_t Wp,
+                             int persistent, sn_tensor *out);
 
 /* Applies a q/k normalisation in place to x [B, N, C] (over C). */
 sana_status sn_dit_apply_qk_norm(const sn_dit_qk_norm *qn, const sn_tensor *w, const sn_tensor *b,

@@ -97,6 +97,7 @@ sana_status sn_dit_prepare_text(const sn_dit *dit, const sn_tensor *embeds, cons
 void sn_dit_text_free(sn_dit_text *text) {
     if (!text) return;
     sn_tensor_free(&text->mask);
+    sn_tensor_free(&text->pe);
     for (int i = 0; i < text->n_layers; i++) {
         if (text->k) sn_tensor_free(&text->k[i]);
         if (text->v) sn_tensor_free(&text->v[i]);
@@ -104,6 +105,24 @@ void sn_dit_text_free(sn_dit_text *text) {
     free(text->k);
     free(text->v);
     free(text);
+}
+
+sana_status sn_dit_prepare_positions(const sn_dit *dit, sn_dit_text *text, int64_t height,
+                                     int64_t width) {
+    const sn_dit_config *c = &dit->cfg;
+    if (height < 1 || width < 1 || height % c->patch_size || width % c->patch_size)
+        return sn_fail(SANA_ERR_INVALID_ARGUMENT,
+                       "dit: latent size %lldx%lld is not a multiple of patch_size %d",
+                       (long long)height, (long long)width, c->patch_size);
+    if (!c->use_pe) return SANA_OK;
+    int64_t Hp = height / c->patch_size, Wp = width / c->patch_size;
+    if (text->pe.data && text->pe_hp == Hp && text->pe_wp == Wp) return SANA_OK;
+    sn_tensor_free(&text->pe);
+    text->pe_hp = text->pe_wp = 0;
+    SN_TRY(sn_dit_pe_tensor(dit, sn_backend_for_call(dit->be), Hp, Wp, 1, &text->pe));
+    text->pe_hp = Hp;
+    text->pe_wp = Wp;
+    return SANA_OK;
 }
 
 int32_t sn_dit_text_batch(const sn_dit_text *text) { return text ? text->B : 0; }
