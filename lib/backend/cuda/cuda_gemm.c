@@ -18,6 +18,7 @@ typedef struct sn_gemm_key {
     int trans_b, epilogue, fixed_algo;
     int64_t M, N, K, batch, lda, ldb, ldy, stride_a, stride_b, stride_y;
     sn_dtype ab_type, y_type, bias_type;
+    uint32_t align_a, align_b, align_y; /* bytes every address of the operand is a multiple of */
 } sn_gemm_key;
 
 struct sn_gemm_plan {
@@ -72,14 +73,29 @@ static sana_status sn_plan_layouts(sn_gemm_plan *p, int64_t batch) {
     return sn_layout(&p->ld, k->y_type, k->N, k->M, k->ldy, batch, k->stride_y);
 }
 
+/* The heuristic assumes 256-byte aligned operands unless told otherwise; an algorithm chosen
+ * under that assumption may fail (or fault on a misaligned vector access) on a view into the
+ * middle of a tensor or on a batch stride like Wo * 2 bytes. So it is told the real alignment
+ * (cuBLASLt's A is our b, its B our a). */
 static int sn_heuristic(sn_cuda *c, sn_gemm_plan *p, cublasLtMatmulAlgo_t *algo) {
     cublasLtMatmulPreference_t pref;
     if (cublasLtMatmulPreferenceCreate(&pref) != CUBLAS_STATUS_SUCCESS) return 0;
     uint64_t ws = c->lt_workspace_bytes;
-    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws);
+    const sn_gemm_key *k = &p->key;
+    int ok = cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws) ==
+                 CUBLAS_STATUS_SUCCESS &&
+             cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &k->align_b,
+                                                  sizeof k->align_b) == CUBLAS_STATUS_SUCCESS &&
+             cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &k->align_a,
+                                                  sizeof k->align_a) == CUBLAS_STATUS_SUCCESS &&
+             cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &k->align_y,
+                                                  sizeof k->align_y) == CUBLAS_STATUS_SUCCESS &&
+             cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &k->align_y,
+                                                  sizeof k->align_y) == CUBLAS_STATUS_SUCCESS;
     cublasLtMatmulHeuristicResult_t r;
     int found = 0;
-    cublasStatus_t e = cublasLtMatmulAlgoGetHeuristic(c->lt, p->op, p->la, p->lb, p->ld, p->ld, pref, 1, &r, &found);
+    cublasStatus_t e = ok ? cublasLtMatmulAlgoGetHeuristic(c->lt, p->op, p->la, p->lb, p->ld, p->ld, pref, 1, &r, &found)
+                          : CUBLAS_STATUS_NOT_SUPPORTED;
     cublasLtMatmulPreferenceDestroy(pref);
     if (e != CUBLAS_STATUS_SUCCESS || found < 1) return 0;
     *algo = r.algo;
@@ -151,6 +167,15 @@ static sana_status sn_plan_get(sn_cuda *c, const sn_gemm_key *key, sn_gemm_plan 
     return st;
 }
 
+/* The largest power of two up to 256 that divides the operand's base address and, when its batch
+ * entries are separate matrices (or the algorithm must be the same as for several), its batch
+ * stride in bytes. */
+static uint32_t sn_align_of(const void *p, int64_t stride, sn_dtype t, int batched) {
+    uintptr_t v = (uintptr_t)p | 256u;
+    if (batched) v |= (uintptr_t)((uint64_t)stride * sn_dtype_size(t));
+    return (uint32_t)(v & (~v + 1));
+}
+
 static int sn_epilogue_of(const sn_gemm_args *g) {
     int bias = g->bias != NULL;
     switch (g->act) {
@@ -185,6 +210,10 @@ sana_status sn_cuda_gemm(sn_backend *be, const sn_gemm_args *g) {
     key.lda = g->lda, key.ldb = g->ldb, key.ldy = g->ldy;
     key.stride_a = g->stride_a, key.stride_b = g->stride_b, key.stride_y = g->stride_y;
     key.ab_type = g->ab_type, key.y_type = g->y_type;
+    int batched = g->batch > 1 || g->fixed_algo; /* fixed_algo: batch 1 must align like the batched call */
+    key.align_a = sn_align_of(g->a, g->stride_a, g->ab_type, batched);
+    key.align_b = sn_align_of(g->b, g->stride_b, g->ab_type, batched);
+    key.align_y = sn_align_of(g->y, g->stride_y, g->y_type, batched);
 
     /* fused epilogue when cuBLASLt has it; bias in a dtype it takes (the output's, or fp32) */
     int ep = sn_epilogue_of(g);
