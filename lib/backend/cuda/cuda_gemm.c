@@ -215,9 +215,11 @@ sana_status sn_cuda_gemm(sn_backend *be, const sn_gemm_args *g) {
     key.align_b = sn_align_of(g->b, g->stride_b, g->ab_type, batched);
     key.align_y = sn_align_of(g->y, g->stride_y, g->y_type, batched);
 
-    /* fused epilogue when cuBLASLt has it; bias in a dtype it takes (the output's, or fp32) */
+    /* fused epilogue when cuBLASLt has it: the bias must have the output's dtype (cublasLt.h,
+     * CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE: other types only for fp8 / int8 kernels) and be
+     * 16-byte aligned (vector loads in the epilogue); otherwise the extra kernel adds it */
     int ep = sn_epilogue_of(g);
-    int bias_ok = !g->bias || g->bias_type == g->y_type || g->bias_type == SN_F32;
+    int bias_ok = !g->bias || (g->bias_type == g->y_type && (uintptr_t)g->bias % 16 == 0);
     if (ep >= 0 && bias_ok && (g->bias || g->act != SN_ACT_NONE)) {
         key.epilogue = ep;
         key.bias_type = g->bias ? g->bias_type : g->y_type;
