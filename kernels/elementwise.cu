@@ -82,10 +82,15 @@ struct Shape4 {
 
 // b may have another float dtype than a and y (e.g. an fp32 table added to bf16 activations)
 template <typename T>
-__global__ void k_binary(const T *a, const void *b, int bdt, T *y, int op, int nd, Shape4 sh, int64_t n) {
+__global__ void k_binary(const T *a, const void *b, int bdt, T *y, int op, Shape4 sh, int64_t n) {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
         int64_t rem = i, bo = 0;
-        for (int d = nd - 1; d >= 0; d--) {
+        // all 4 axes, unrolled: a run-time index into sh would copy it to local memory (a stack
+        // frame, a local load per axis and element); axes past nd have size 1 and stride 0 and
+        // skip their (slow, 64-bit) division
+#pragma unroll
+        for (int d = 3; d >= 0; d--) {
+            if (sh.a[d] == 1) continue;
             bo += (rem % sh.a[d]) * sh.bs[d];
             rem /= sh.a[d];
         }
@@ -94,9 +99,9 @@ __global__ void k_binary(const T *a, const void *b, int bdt, T *y, int op, int n
     }
 }
 template <typename T>
-static int binary_t(const void *a, const void *b, int bdt, void *y, int op, int nd, Shape4 sh, int64_t n,
+static int binary_t(const void *a, const void *b, int bdt, void *y, int op, Shape4 sh, int64_t n,
                     cudaStream_t s) {
-    k_binary<<<grid_for(n, 256), 256, 0, s>>>((const T *)a, b, bdt, (T *)y, op, nd, sh, n);
+    k_binary<<<grid_for(n, 256), 256, 0, s>>>((const T *)a, b, bdt, (T *)y, op, sh, n);
     return SN_LAUNCHED();
 }
 extern "C" int sn_k_binary(const void *a, const void *b, int b_dt, void *y, int dt, int op, int ndim,
@@ -108,7 +113,7 @@ extern "C" int sn_k_binary(const void *a, const void *b, int b_dt, void *y, int 
         sh.bs[d] = d < ndim ? b_strides[d] : 0;
         n *= sh.a[d];
     }
-    return SN_DISPATCH(dt, binary_t, a, b, b_dt, y, op, ndim, sh, n, s);
+    return SN_DISPATCH(dt, binary_t, a, b, b_dt, y, op, sh, n, s);
 }
 
 template <typename T>
@@ -126,10 +131,12 @@ extern "C" int sn_k_scale(const void *x, void *y, int dt, int64_t n, float alpha
 }
 
 template <typename T>
-__global__ void k_permute(const T *x, T *y, int nd, Shape4 sh, int64_t n) {
+__global__ void k_permute(const T *x, T *y, Shape4 sh, int64_t n) {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
         int64_t rem = i, xo = 0;
-        for (int d = nd - 1; d >= 0; d--) {
+#pragma unroll
+        for (int d = 3; d >= 0; d--) {  // unrolled, as in k_binary
+            if (sh.a[d] == 1) continue;
             xo += (rem % sh.a[d]) * sh.bs[d];
             rem /= sh.a[d];
         }
@@ -137,8 +144,8 @@ __global__ void k_permute(const T *x, T *y, int nd, Shape4 sh, int64_t n) {
     }
 }
 template <typename T>
-static int permute_t(const void *x, void *y, int nd, Shape4 sh, int64_t n, cudaStream_t s) {
-    k_permute<<<grid_for(n, 256), 256, 0, s>>>((const T *)x, (T *)y, nd, sh, n);
+static int permute_t(const void *x, void *y, Shape4 sh, int64_t n, cudaStream_t s) {
+    k_permute<<<grid_for(n, 256), 256, 0, s>>>((const T *)x, (T *)y, sh, n);
     return SN_LAUNCHED();
 }
 extern "C" int sn_k_permute(const void *x, void *y, int dt, int ndim, const int64_t *y_shape,
@@ -150,5 +157,5 @@ extern "C" int sn_k_permute(const void *x, void *y, int dt, int ndim, const int6
         sh.bs[d] = d < ndim ? x_strides_of_y[d] : 0;
         n *= sh.a[d];
     }
-    return SN_DISPATCH(dt, permute_t, x, y, ndim, sh, n, s);
+    return SN_DISPATCH(dt, permute_t, x, y, sh, n, s);
 }
