@@ -16,6 +16,10 @@ using namespace sn;
 #define LA_THREADS 256
 #define LA_ACC 8      // state entries per thread per pass
 #define LA_TILE 32    // tokens staged in shared memory at a time
+// Shared-memory rows are padded by one float: a warp reads one column of a [rows][d] array
+// (a channel of 32 tokens, or one channel of 32 rows of S), which with a row stride of d = 32
+// would put all 32 reads in one bank.
+#define LA_PAD(d) ((d) + 1)
 
 struct View {
     int64_t b, h, n, c;  // strides: batch, head, token, channel
@@ -30,7 +34,8 @@ template <typename T>
 __global__ void k_linattn_state(const T *k, View kv, const T *v, View vv, int64_t H, int64_t N, int64_t d,
                                 int64_t dv, int64_t chunk, float *part) {
     extern __shared__ float sm[];
-    float *ks = sm, *vs = sm + LA_TILE * d;  // [LA_TILE][d], [LA_TILE][dv]
+    const int64_t dp = LA_PAD(d), dvp = LA_PAD(dv);
+    float *ks = sm, *vs = sm + LA_TILE * dp;  // [LA_TILE][d], [LA_TILE][dv], rows padded
     int64_t bh = blockIdx.y, bi = bh / H, hi = bh % H, ci = blockIdx.x, nchunks = gridDim.x;
     int64_t n0 = ci * chunk, n1 = min(N, n0 + chunk), E = dv * d + d;
     for (int64_t base = 0; base < E; base += LA_THREADS * LA_ACC) {
@@ -49,11 +54,11 @@ __global__ void k_linattn_state(const T *k, View kv, const T *v, View vv, int64_
             for (int64_t idx = threadIdx.x; idx < nt * d; idx += LA_THREADS) {
                 int64_t n = kv.n == 1 ? idx % nt : idx / d, j = kv.n == 1 ? idx / nt : idx % d;
                 float x = ld(k, kv.at(bi, hi, t0 + n, j));
-                ks[n * d + j] = x > 0.0f ? x : 0.0f;
+                ks[n * dp + j] = x > 0.0f ? x : 0.0f;
             }
             for (int64_t idx = threadIdx.x; idx < nt * dv; idx += LA_THREADS) {
                 int64_t n = vv.n == 1 ? idx % nt : idx / dv, i = vv.n == 1 ? idx / nt : idx % dv;
-                vs[n * dv + i] = ld(v, vv.at(bi, hi, t0 + n, i));
+                vs[n * dvp + i] = ld(v, vv.at(bi, hi, t0 + n, i));
             }
             __syncthreads();
             for (int64_t n = 0; n < nt; n++) {
@@ -61,8 +66,8 @@ __global__ void k_linattn_state(const T *k, View kv, const T *v, View vv, int64_
                 for (int t = 0; t < LA_ACC; t++) {
                     int64_t e = base + threadIdx.x + (int64_t)LA_THREADS * t;
                     if (e >= E) continue;
-                    float kj = ks[n * d + jj[t]];
-                    acc[t] += ii[t] >= 0 ? vs[n * dv + ii[t]] * kj : kj;
+                    float kj = ks[n * dp + jj[t]];
+                    acc[t] += ii[t] >= 0 ? vs[n * dvp + ii[t]] * kj : kj;
                 }
             }
         }
@@ -104,21 +109,25 @@ template <typename T>
 __global__ void k_linattn_out(const T *q, View qv, T *y, View yv, const void *state, int sdt, int64_t sstride,
                               int64_t H, int64_t N, int64_t d, int64_t dv, float eps) {
     extern __shared__ float sm[];
-    int64_t E = dv * d + d;
-    float *S = sm, *z = sm + dv * d, *qs = sm + E;  // qs: [LA_TILE][d] relu(q)
+    const int64_t E = dv * d + d, dp = LA_PAD(d);
+    float *S = sm, *z = sm + dv * dp, *qs = z + d;  // S [dv][d], qs [LA_TILE][d] relu(q); rows padded
     int64_t bh = blockIdx.y, bi = bh / H, hi = bh % H;
-    for (int64_t e = threadIdx.x; e < E; e += blockDim.x) sm[e] = ld_any(state, sdt, bh * sstride + e);
+    for (int64_t e = threadIdx.x; e < E; e += blockDim.x) {
+        float x = ld_any(state, sdt, bh * sstride + e);
+        if (e < dv * d) S[(e / d) * dp + e % d] = x;
+        else z[e - dv * d] = x;
+    }
     int64_t t0 = blockIdx.x * (int64_t)LA_TILE, nt = min((int64_t)LA_TILE, N - t0);
     for (int64_t idx = threadIdx.x; idx < nt * d; idx += blockDim.x) {
         int64_t n = qv.n == 1 ? idx % nt : idx / d, j = qv.n == 1 ? idx / nt : idx % d;
         float x = ld(q, qv.at(bi, hi, t0 + n, j));
-        qs[n * d + j] = x > 0.0f ? x : 0.0f;
+        qs[n * dp + j] = x > 0.0f ? x : 0.0f;
     }
     __syncthreads();
     for (int64_t idx = threadIdx.x; idx < nt * dv; idx += blockDim.x) {
         // token-fastest when y is channel-major, so that stores coalesce either way
         int64_t n = yv.n == 1 ? idx % nt : idx / dv, i = yv.n == 1 ? idx / nt : idx % dv;
-        const float *qn = qs + n * d, *Si = S + i * d;
+        const float *qn = qs + n * dp, *Si = S + i * dp;
         float num = 0.0f, den = 0.0f;
         for (int64_t j = 0; j < d; j++) {
             num += Si[j] * qn[j];
@@ -134,9 +143,10 @@ static int linattn_t(int mode, const void *q, View qv, const void *k, View kv, c
                      View yv, int64_t B, int64_t H, int64_t N, int64_t d, int64_t dv, float eps, float *part,
                      int64_t chunk, void *state, int sdt, cudaStream_t s) {
     int64_t nchunks = (N + chunk - 1) / chunk, E = dv * d + d;
-    size_t sm1 = (size_t)LA_TILE * (d + dv) * sizeof(float);
-    size_t sm2 = (size_t)(dv * d + d + LA_TILE * d) * sizeof(float);
+    size_t sm1 = (size_t)LA_TILE * (LA_PAD(d) + LA_PAD(dv)) * sizeof(float);
+    size_t sm2 = (size_t)(dv * LA_PAD(d) + d + LA_TILE * LA_PAD(d)) * sizeof(float);
     if (sm1 > 48 * 1024 || sm2 > 48 * 1024 || B * H > 65535) return (int)cudaErrorInvalidValue;
+    if (B * H == 0) return 0; /* a grid of zero blocks is a launch error */
     int e = 0;
     if (mode == 2) {
         k_linattn_out<<<dim3((unsigned)((N + LA_TILE - 1) / LA_TILE), (unsigned)(B * H)), LA_THREADS, sm2, s>>>(
