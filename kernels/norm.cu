@@ -49,6 +49,7 @@ __global__ void k_layer_norm(const T *x, T *y, const void *w, const void *b, int
 template <typename T>
 static int layer_norm_t(const void *x, void *y, const void *w, const void *b, int wdt, const void *shift,
                         const void *scale, int64_t rows, int64_t C, int64_t rpb, float eps, cudaStream_t s) {
+    if (rows == 0) return 0; /* one block per row: a grid of zero blocks is a launch error */
     k_layer_norm<<<(unsigned)rows, 256, 0, s>>>((const T *)x, (T *)y, w, b, wdt, shift, scale, C, rpb, eps);
     return SN_LAUNCHED();
 }
@@ -80,6 +81,7 @@ __global__ void k_rms_norm(const T *x, T *y, const void *w, const void *b, int w
 template <typename T>
 static int rms_norm_t(const void *x, void *y, const void *w, const void *b, int wdt, float w_off, int64_t rows,
                       int64_t C, float eps, cudaStream_t s) {
+    if (rows == 0) return 0;
     k_rms_norm<<<(unsigned)rows, 256, 0, s>>>((const T *)x, (T *)y, w, b, wdt, w_off, C, eps);
     return SN_LAUNCHED();
 }

@@ -288,7 +288,7 @@ static sana_status sn_cuda_layer_norm(sn_backend *be, const sn_tensor *x, const 
     int wdt = w ? w->dtype : b ? b->dtype : SN_F32;
     return sn_cuda_check(sn_k_layer_norm(x->data, y->data, x->dtype, w ? w->data : NULL, b ? b->data : NULL, wdt,
                                          shift ? shift->data : NULL, scale ? scale->data : NULL, R, C,
-                                         R / x->shape[0], eps, sn_cuda_of(be)->stream),
+                                         x->shape[0] ? R / x->shape[0] : 1, eps, sn_cuda_of(be)->stream),
                          "layer_norm");
 }
 

@@ -99,8 +99,8 @@ sana_status sn_cuda_gated_add(sn_backend *be, sn_tensor *x, const sn_tensor *y, 
     int64_t C = x->shape[x->ndim - 1], R = sn_numel(x) / C;
     if (y->dtype != x->dtype || (gate && gate->dtype != x->dtype))
         return sn_fail(SANA_ERR_INTERNAL, "cuda gated_add: x, y and gate must share a dtype");
-    return sn_cuda_check(sn_k_gated_add(x->data, y->data, sn_opt_data(gate), x->dtype, R, C, R / x->shape[0],
-                                        SN_STREAM(be)),
+    int64_t per_batch = x->shape[0] ? R / x->shape[0] : 1;
+    return sn_cuda_check(sn_k_gated_add(x->data, y->data, sn_opt_data(gate), x->dtype, R, C, per_batch, SN_STREAM(be)),
                          "gated_add");
 }
 
