@@ -25,7 +25,7 @@ sana_status sn_cuda_check(int e, const char *what) {
 
 sana_status sn_cuda_lt_check(cublasStatus_t e, const char *what) {
     if (e == CUBLAS_STATUS_SUCCESS) return SANA_OK;
-    return sn_fail(SANA_ERR_BACKEND, "cublasLt: %s: status %d", what, (int)e);
+    return sn_fail(SANA_ERR_BACKEND, "cublasLt: %s: %s (status %d)", what, cublasLtGetStatusName(e), (int)e);
 }
 
 /* --- memory ----------------------------------------------------------------------------------- */
