@@ -103,6 +103,13 @@ sana_status sana_model_load(sana_context *ctx, const char *path, const sana_mode
         st = sn_model_load_components(m, dir, &p);
     }
     sn_pipeline_dir_close(dir);
+    /* The weights went up on the model's own backend (on a GPU: its own stream, small uploads
+     * and conversions queued without waiting); the forwards run on the calling context's stream,
+     * which does not wait for that one. Wait here, once, so that no forward reads a weight still
+     * in flight. Then give back the scratch the load used for conversions (on a GPU a whole arena
+     * chunk, 256 MiB, otherwise held as long as the model). */
+    if (st == SANA_OK) st = sn_backend_sync(m->be);
+    if (st == SANA_OK) sn_arena_release(&m->be->scratch);
     if (st != SANA_OK) {
         sana_model_free(m);
         return sn_api_leave(ctx, st);
