@@ -116,6 +116,8 @@ sn_backend *sn_backend_for_call(sn_backend *own) {
 
 void sn_backend_free(sn_backend *be) {
     if (!be) return;
+    /* queued ops may still use the scratch (GPU): let them finish before it is freed */
+    be->ops->synchronize(be);
     sn_arena_release(&be->scratch);
     be->ops->destroy(be);
 }
