@@ -101,7 +101,8 @@ static sana_status sn_dcae_tiled(const sn_dcae *ae, const sn_tensor *in, int64_t
                 for (int64_t c = 0; c < C && s == SANA_OK; c++)
                     for (int64_t r = 0; r < ch && s == SANA_OK; r++) {
                         memcpy(row, cur[tj].px + (c * cur[tj].th + r) * cur[tj].tw, (size_t)cw * sizeof(float));
-                        sn_tensor d = {.dtype = SN_F32, .ndim = 1, .shape = {cw}, .be = out->be};
+                        /* a view of out (its dtype: bf16 on a GPU), converted from the host row */
+                        sn_tensor d = {.dtype = out->dtype, .ndim = 1, .shape = {cw}, .be = out->be};
                         d.data = (char *)out->data + (size_t)(((b * C + c) * H + oy + r) * W + ox) * sn_dtype_size(out->dtype);
                         s = sn_upload_convert(&d, SN_F32, row);
                     }
