@@ -257,18 +257,18 @@ static void graphs_and_memory(void) {
 }
 
 int main(void) {
-    if (sn_backend_cuda_create(0, SANA_PRECISION_F32, &gpu) != SANA_OK) {
-        char why[512];
-        snprintf(why, sizeof why, "no CUDA backend here: %s", tu_last_error());
-        tu_skip(why);
-    }
+    gpu = cuda_or_skip(SANA_PRECISION_F32);
     CHECK_OK(sn_backend_cpu_create(0, &cpu));
     size_t u, p;
     CHECK_STATUS(sn_backend_memory(cpu, &u, &p), SANA_ERR_UNSUPPORTED);
     const sana_precision modes[2] = {SANA_PRECISION_F32, SANA_PRECISION_BF16};
     const double tols[2] = {1e-4, 2e-2};
     for (int m = 0; m < 2; m++) {
-        if (m > 0 && sn_backend_cuda_create(0, modes[m], &gpu) != SANA_OK) break;
+        if (m > 0) {
+            gpu = NULL;
+            CHECK_OK(sn_backend_cuda_create(0, modes[m], &gpu)); /* a failure here fails the test */
+            if (!gpu) break;
+        }
         tol = tols[m];
         printf("--- %s mode, tolerance %g\n", m ? "bf16" : "fp32", tol);
         uploads();

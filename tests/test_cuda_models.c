@@ -8,11 +8,9 @@
 #include "ae/dcae.h"
 #include "backend/backend.h"
 #include "dit/dit.h"
+#include "cuda_pair.h"
 #include "encoder/gemma.h"
 #include "harness.h"
-
-static sn_backend *cpu, *gpu;
-static double tol;
 
 /* Host values, rounded to the GPU's dtype, on both backends. */
 static void both(int32_t ndim, const int64_t *shape, uint64_t seed, sn_tensor *c, sn_tensor *g, float *host) {
@@ -25,7 +23,7 @@ static void both(int32_t ndim, const int64_t *shape, uint64_t seed, sn_tensor *c
     CHECK_OK(sn_upload_convert(c, SN_F32, host));
 }
 
-static void compare(const char *what, const sn_tensor *c, const sn_tensor *g) {
+static void compare_t(const char *what, const sn_tensor *c, const sn_tensor *g) {
     size_t n = (size_t)sn_numel(c);
     float *got = malloc(n * 4);
     CHECK_OK(sn_download_f32(g, got));
@@ -62,6 +60,7 @@ static void dit_case(const char *model) {
     both(4, SN_SHAPE(B, Cin, H, W), 2, &xc, &xg, host);
     CHECK_OK(sn_tensor_alloc(cpu, SN_F32, 4, SN_SHAPE(B, Cin, H, W), &oc));
     CHECK_OK(sn_tensor_alloc(gpu, gpu->act_dtype, 4, SN_SHAPE(B, Cin, H, W), &og));
+    poison(&og);
     sn_dit_text *tc = NULL, *tg = NULL;
     CHECK_OK(sn_dit_prepare_text(dc, &ec, mask, &tc));
     CHECK_OK(sn_dit_prepare_text(dg, &eg, mask, &tg));
@@ -71,7 +70,7 @@ static void dit_case(const char *model) {
     CHECK_OK(sn_dit_forward(dc, tc, &xc, t, sprint ? g : NULL, NULL, &oc));
     CHECK_OK(sn_dit_forward(dg, tg, &xg, t, sprint ? g : NULL, NULL, &og));
     snprintf(what, sizeof what, "%s DiT forward", model);
-    compare(what, &oc, &og);
+    compare_t(what, &oc, &og);
 
     /* graph replay: new latents and timesteps every call, the same host buffers */
     float *xh = malloc((size_t)(B * Cin * H * W) * 4);
@@ -84,10 +83,11 @@ static void dit_case(const char *model) {
         CHECK_OK(sn_download_f32(&xg, xh));
         CHECK_OK(sn_upload_convert(&xc, SN_F32, xh));
         CHECK_OK(sn_dit_forward(dc, tc, &xc, t, sprint ? g : NULL, NULL, &oc));
+        poison(&og);
         CHECK_OK(sn_graph_run(gpu, &graph, dit_call_fn, &call));
         CHECK_OK(sn_backend_sync(gpu));
         snprintf(what, sizeof what, "%s DiT step %d as a graph", model, step);
-        compare(what, &oc, &og);
+        compare_t(what, &oc, &og);
     }
     sn_graph_free(gpu, graph);
     free(xh);
@@ -110,9 +110,10 @@ static void gemma_case(void) {
     sn_tensor oc, og;
     CHECK_OK(sn_tensor_alloc(cpu, SN_F32, 3, SN_SHAPE(B, L, Hd), &oc));
     CHECK_OK(sn_tensor_alloc(gpu, gpu->act_dtype, 3, SN_SHAPE(B, L, Hd), &og));
+    poison(&og);
     CHECK_OK(sn_gemma_forward(gc, ids, mask, B, L, &oc, NULL, NULL));
     CHECK_OK(sn_gemma_forward(gg, ids, mask, B, L, &og, NULL, NULL));
-    compare("Gemma-2 last hidden state", &oc, &og);
+    compare_t("Gemma-2 last hidden state", &oc, &og);
     sn_tensor_free(&oc), sn_tensor_free(&og);
     sn_gemma_free(gc), sn_gemma_free(gg);
 }
@@ -131,9 +132,11 @@ static void dcae_case(void) {
     CHECK_OK(sn_tensor_alloc(cpu, SN_F32, 4, shape, &yc));
     CHECK_OK(sn_tensor_alloc(gpu, gpu->act_dtype, 4, shape, &yg));
     CHECK_OK(sn_tensor_alloc(gpu, gpu->act_dtype, 4, shape, &yb));
+    poison(&yg);
+    poison(&yb);
     CHECK_OK(sn_dcae_decode(ac, &zc, NULL, &yc));
     CHECK_OK(sn_dcae_decode(ag, &zg, NULL, &yg));
-    compare("DC-AE decode", &yc, &yg);
+    compare_t("DC-AE decode", &yc, &yg);
     /* exact bands on the GPU: the same values as one band, bit for bit */
     sn_dcae_decode_opts o;
     sn_dcae_decode_opts_init(&o);
@@ -152,16 +155,16 @@ static void dcae_case(void) {
 }
 
 int main(void) {
-    if (sn_backend_cuda_create(0, SANA_PRECISION_F32, &gpu) != SANA_OK) {
-        char why[512];
-        snprintf(why, sizeof why, "no CUDA backend here: %s", tu_last_error());
-        tu_skip(why);
-    }
+    gpu = cuda_or_skip(SANA_PRECISION_F32);
     CHECK_OK(sn_backend_cpu_create(0, &cpu));
     const sana_precision modes[2] = {SANA_PRECISION_F32, SANA_PRECISION_BF16};
     const double tols[2] = {1e-4, 2e-2};
     for (int m = 0; m < 2; m++) {
-        if (m > 0 && sn_backend_cuda_create(0, modes[m], &gpu) != SANA_OK) break;
+        if (m > 0) {
+            gpu = NULL;
+            CHECK_OK(sn_backend_cuda_create(0, modes[m], &gpu)); /* a failure here fails the test */
+            if (!gpu) break;
+        }
         tol = tols[m];
         printf("--- %s mode, tolerance %g\n", m ? "bf16" : "fp32", tol);
         dit_case("sana_tiny");

@@ -69,16 +69,14 @@ static void run_all(void) {
 }
 
 int main(void) {
-    if (sn_backend_cuda_create(0, SANA_PRECISION_F32, &gpu) != SANA_OK) {
-        char why[512];
-        snprintf(why, sizeof why, "no CUDA backend here: %s", tu_last_error());
-        tu_skip(why);
-    }
+    gpu = cuda_or_skip(SANA_PRECISION_F32);
     CHECK_OK(sn_backend_cpu_create(0, &cpu));
     tol = 1e-4;
     run_all();
     sn_backend_free(gpu);
-    if (sn_backend_cuda_create(0, SANA_PRECISION_BF16, &gpu) == SANA_OK) {
+    gpu = NULL;
+    CHECK_OK(sn_backend_cuda_create(0, SANA_PRECISION_BF16, &gpu)); /* a failure here fails the test */
+    if (gpu) {
         tol = 2e-2;
         run_all();
         sn_backend_free(gpu);
