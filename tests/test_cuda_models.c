@@ -150,6 +150,16 @@ static void dcae_case(void) {
     printf("DC-AE decode in bands of 16 rows %s the one-band decode\n", same ? "equals" : "DIFFERS FROM");
     CHECK(same, "banded decode on the GPU is not bit-identical");
     free(a), free(b);
+    /* diffusers' tiled decode: overlapping tiles blended on the host and placed back into the
+     * output through a view of its dtype (bf16 here in the bf16 mode) */
+    sn_dcae_decode_opts t;
+    sn_dcae_decode_opts_init(&t);
+    const int32_t f = (int32_t)sn_dcae_spatial_factor(ac);
+    t.tiled = 1, t.tile_size = 2 * f, t.tile_stride = f;
+    poison(&yb);
+    CHECK_OK(sn_dcae_decode(ac, &zc, &t, &yc));
+    CHECK_OK(sn_dcae_decode(ag, &zg, &t, &yb));
+    compare_t("DC-AE tiled decode (tiles of 2 latents, stride 1)", &yc, &yb);
     sn_tensor_free(&zc), sn_tensor_free(&zg), sn_tensor_free(&yc), sn_tensor_free(&yg), sn_tensor_free(&yb);
     sn_dcae_free(ac), sn_dcae_free(ag);
 }
