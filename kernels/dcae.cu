@@ -41,6 +41,59 @@ extern "C" int sn_k_im2col_band(const void *x, void *cols, int dt, int64_t rows,
                        h_full * up, oy0, Wo, s);
 }
 
+// The cuDNN form of conv2d_band (lib/backend/cuda/cuda_dnn.c) works on fixed chunks of output
+// rows. gather: xin[c, r, ix] = up(x_full)[c, iy0 + r, ix] for r < Rin, ix < Wx*up; zero where
+// that row is outside the image (the top and bottom zero padding) or not in x, which holds rows
+// [x_row0, x_row0 + Hx) of x_full (rows x lacks feed only output rows outside the band).
+template <typename T>
+__global__ void k_band_gather(const T *x, T *xin, int64_t Ci, int64_t Hx, int64_t Wx, int up, int64_t x_row0,
+                              int64_t Hin, int64_t iy0, int64_t Rin) {
+    int64_t Win = Wx * up;
+    SN_GRID_LOOP(i, Ci * Rin * Win) {
+        int64_t ix = i % Win, r = (i / Win) % Rin, c = i / (Win * Rin);
+        int64_t iy = iy0 + r, xr = (iy < 0 ? -1 : iy / up) - x_row0;
+        float v = 0.0f;
+        if (iy >= 0 && iy < Hin && xr >= 0 && xr < Hx) v = ld(x, (c * Hx + xr) * Wx + ix / up);
+        st(xin, i, v);
+    }
+}
+template <typename T>
+static int band_gather_t(const void *x, void *xin, int64_t Ci, int64_t Hx, int64_t Wx, int up, int64_t x_row0,
+                         int64_t Hin, int64_t iy0, int64_t Rin, cudaStream_t s) {
+    k_band_gather<<<grid_for(Ci * Rin * Wx * up, 256), 256, 0, s>>>((const T *)x, (T *)xin, Ci, Hx, Wx, up, x_row0,
+                                                                     Hin, iy0, Rin);
+    return SN_LAUNCHED();
+}
+extern "C" int sn_k_band_gather(const void *x, void *xin, int dt, int64_t Ci, int64_t Hx, int64_t Wx, int up,
+                                int64_t x_row0, int64_t h_full, int64_t iy0, int64_t Rin, cudaStream_t s) {
+    return SN_DISPATCH(dt, band_gather_t, x, xin, Ci, Hx, Wx, up, x_row0, h_full * up, iy0, Rin, s);
+}
+
+// scatter: y[co, dst_row0 + r, :] = out[co, src_row0 + r, :] (+ bias[co]) for r < rows; out holds
+// R rows per channel, y Hy rows (one image of each).
+template <typename T>
+__global__ void k_band_scatter(const T *out, int64_t R, int64_t src_row0, T *y, int64_t Hy, int64_t dst_row0,
+                               int64_t Co, int64_t rows, int64_t Wo, const void *bias, int bdt) {
+    SN_GRID_LOOP(i, Co * rows * Wo) {
+        int64_t ox = i % Wo, r = (i / Wo) % rows, co = i / (Wo * rows);
+        float v = ld(out, (co * R + src_row0 + r) * Wo + ox);
+        if (bias) v += ld_any(bias, bdt, co);
+        st(y, (co * Hy + dst_row0 + r) * Wo + ox, v);
+    }
+}
+template <typename T>
+static int band_scatter_t(const void *out, int64_t R, int64_t src_row0, void *y, int64_t Hy, int64_t dst_row0,
+                          int64_t Co, int64_t rows, int64_t Wo, const void *bias, int bdt, cudaStream_t s) {
+    k_band_scatter<<<grid_for(Co * rows * Wo, 256), 256, 0, s>>>((const T *)out, R, src_row0, (T *)y, Hy, dst_row0,
+                                                                  Co, rows, Wo, bias, bdt);
+    return SN_LAUNCHED();
+}
+extern "C" int sn_k_band_scatter(const void *out, int64_t R, int64_t src_row0, void *y, int dt, int64_t Hy,
+                                 int64_t dst_row0, int64_t Co, int64_t rows, int64_t Wo, const void *bias,
+                                 int bias_dt, cudaStream_t s) {
+    return SN_DISPATCH(dt, band_scatter_t, out, R, src_row0, y, Hy, dst_row0, Co, rows, Wo, bias, bias_dt, s);
+}
+
 // One thread per pixel: sum of squares over the channels in fp32 (a warp reads 32 consecutive
 // pixels of one channel), then y = act(x * rsqrt(mean + eps) * w + b). y may be x.
 template <typename T>

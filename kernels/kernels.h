@@ -89,6 +89,15 @@ int sn_k_linattn_apply(const void *q, sn_linattn_view qv, void *y, sn_linattn_vi
 int sn_k_im2col_band(const void *x, void *cols, int dt, int64_t rows, int64_t Ci, int64_t Hx,
                      int64_t Wx, int64_t kh, int64_t kw, int up, int stride, int pad,
                      int64_t x_row0, int64_t h_full, int64_t oy0, int64_t Wo, cudaStream_t s);
+/* DC-AE, cuDNN form: xin[Ci, Rin, Wx*up] = rows iy0 .. iy0 + Rin - 1 of up(x_full) (zero outside
+ * the image and outside x's rows [x_row0, x_row0 + Hx)); one image */
+int sn_k_band_gather(const void *x, void *xin, int dt, int64_t Ci, int64_t Hx, int64_t Wx, int up,
+                     int64_t x_row0, int64_t h_full, int64_t iy0, int64_t Rin, cudaStream_t s);
+/* y[co, dst_row0 + r, :] = out[co, src_row0 + r, :] (+ bias[co]), r < rows; out [Co, R, Wo],
+ * y [Co, Hy, Wo]; one image */
+int sn_k_band_scatter(const void *out, int64_t R, int64_t src_row0, void *y, int dt, int64_t Hy,
+                      int64_t dst_row0, int64_t Co, int64_t rows, int64_t Wo, const void *bias,
+                      int bias_dt, cudaStream_t s);
 /* per-pixel RMSNorm over the channels of NCHW x[B, C, P] */
 int sn_k_channel_norm(const void *x, void *y, int dt, const void *w, const void *b, int wdt,
                       int64_t B, int64_t C, int64_t P, float eps, int act, cudaStream_t s);

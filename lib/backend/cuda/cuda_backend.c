@@ -79,6 +79,7 @@ static void sn_cuda_destroy(sn_backend *be) {
     if (c) {
         if (c->stream) cudaStreamSynchronize(c->stream);
         sn_cuda_gemm_release(c);
+        sn_cuda_dnn_release(c);
         if (c->lt_workspace) sn_cuda_free(be, c->lt_workspace);
         if (c->lt) cublasLtDestroy(c->lt);
         if (c->staging) cudaFreeHost(c->staging);
@@ -203,9 +204,9 @@ static sana_status sn_cuda_matmul(sn_backend *be, const sn_tensor *a, const sn_t
     return sn_cuda_gemm(be, &g);
 }
 
-/* Convolution: depthwise directly; otherwise per image the columns of every group at once (none
- * for 1x1 stride-1 convolutions, which read x as it is), then one GEMM batched over the groups:
- * Y_g[Cog, P] = W_g[Cog, Kd] · cols_g[Kd, P]. */
+/* Convolution: depthwise directly; otherwise cuDNN when it is in use (cuda_dnn.c), else per image
+ * the columns of every group at once (none for 1x1 stride-1 convolutions, which read x as it is),
+ * then one GEMM batched over the groups: Y_g[Cog, P] = W_g[Cog, Kd] · cols_g[Kd, P]. */
 static sana_status sn_cuda_conv2d(sn_backend *be, const sn_tensor *x, const sn_tensor *w, const sn_tensor *b,
                                   const sn_conv_params *p, sn_tensor *y) {
     sn_cuda *c = sn_cuda_of(be);
@@ -217,6 +218,9 @@ static sana_status sn_cuda_conv2d(sn_backend *be, const sn_tensor *x, const sn_t
                                             H, W, kh, p->stride, p->pad, Ho, Wo, c->stream),
                              "depthwise conv");
     if (w->dtype != x->dtype) return sn_fail(SANA_ERR_INTERNAL, "cuda conv2d: x and w dtypes differ");
+    int done = 0;
+    SN_TRY(sn_cuda_dnn_conv2d(be, x, w, b, p, y, &done));
+    if (done) return SANA_OK;
     int direct = kh == 1 && kw == 1 && p->stride == 1 && p->pad == 0;
     sn_arena_mark mark = sn_scratch_mark(be);
     sn_tensor cols = {0};
@@ -381,6 +385,7 @@ sana_status sn_backend_cuda_create(int32_t device, sana_precision precision, sn_
         c->lt_workspace = sn_cuda_alloc(be, c->lt_workspace_bytes);
         if (!c->lt_workspace) st = sn_fail(SANA_ERR_OUT_OF_MEMORY, "cuda: cuBLASLt workspace");
     }
+    if (st == SANA_OK) st = sn_cuda_dnn_init(be);
     if (st == SANA_OK) st = sn_cuda_check(cudaMallocHost(&c->staging, SN_STAGING), "upload staging");
     for (int i = 0; i < 2 && st == SANA_OK; i++)
         st = sn_cuda_check(cudaEventCreateWithFlags(&c->stage_ev[i], cudaEventDisableTiming), "upload event");

@@ -1,6 +1,6 @@
 /* Private state and helpers shared by the CUDA backend's host files: cuda_backend.c (device,
- * memory, the ops table), cuda_gemm.c (cuBLASLt), cuda_ops_model.c (DiT / DC-AE / text encoder
- * ops), cuda_graph.c (capture and replay). */
+ * memory, the ops table), cuda_gemm.c (cuBLASLt), cuda_dnn.c (cuDNN convolutions),
+ * cuda_ops_model.c (DiT / DC-AE / text encoder ops), cuda_graph.c (capture and replay). */
 #ifndef SN_CUDA_INTERNAL_H
 #define SN_CUDA_INTERNAL_H
 
@@ -10,6 +10,7 @@
 #include "backend/backend.h"
 
 typedef struct sn_gemm_plan sn_gemm_plan;
+typedef struct sn_cuda_dnn sn_cuda_dnn;
 typedef struct sn_cuda_upload_rec sn_cuda_upload_rec;
 
 /* What the stream is doing: running ops, capturing them into a graph, or a host-only dry run
@@ -29,6 +30,7 @@ typedef struct sn_cuda {
     size_t lt_workspace_bytes;
     sn_gemm_plan *plans; /* cache of GEMM descriptors + chosen algorithm, by shape */
     int n_plans, next_plan;
+    sn_cuda_dnn *dnn; /* cuDNN handle and convolution plans; NULL: convolutions as im2col + GEMM */
 
     /* pinned upload ring (cuda_backend.c): small uploads never wait for the device */
     void *staging;
@@ -72,6 +74,18 @@ typedef struct sn_gemm_args {
 
 sana_status sn_cuda_gemm(sn_backend *be, const sn_gemm_args *g);
 void sn_cuda_gemm_release(sn_cuda *c);
+
+/* cuDNN convolutions (cuda_dnn.c). init: sets c->dnn when cuDNN is loaded and SANA_CUDA_CONV
+ * does not say gemm (a missing or unusable cuDNN is not an error). The convolutions return with
+ * *done = 0, having done nothing, when cuDNN is off or has no algorithm for the shape or dtypes:
+ * the caller then runs its im2col + GEMM path. They share the cuBLASLt workspace. */
+sana_status sn_cuda_dnn_init(sn_backend *be);
+void sn_cuda_dnn_release(sn_cuda *c);
+sana_status sn_cuda_dnn_conv2d(sn_backend *be, const sn_tensor *x, const sn_tensor *w, const sn_tensor *b,
+                               const sn_conv_params *p, sn_tensor *y, int *done);
+sana_status sn_cuda_dnn_conv2d_band(sn_backend *be, const sn_tensor *x, int64_t x_row0, int64_t h_full,
+                                    const sn_tensor *w, const sn_tensor *b, int32_t up, int32_t stride, int32_t pad,
+                                    sn_tensor *y, int64_t y_row0, int *done);
 
 /* device memory that counts in sn_backend_memory */
 void *sn_cuda_alloc(sn_backend *be, size_t bytes);

@@ -104,7 +104,8 @@ sana_status sn_cuda_gated_add(sn_backend *be, sn_tensor *x, const sn_tensor *y, 
                          "gated_add");
 }
 
-/* Columns of a few output rows at a time (at most ~32 MiB of scratch), then one batched GEMM
+/* cuDNN when it is in use (cuda_dnn.c: fixed chunks of output rows, exact banding too). Else
+ * columns of a few output rows at a time (at most ~32 MiB of scratch), then one batched GEMM
  * over those rows: Y_r[Co, Wo] = W[Co, K] · cols_r[K, Wo]. The GEMM's algorithm is the batch-1
  * one whatever the number of rows (fixed_algo), so an output row's arithmetic does not depend on
  * the band or chunk it is computed in, as the op's contract requires. */
@@ -115,6 +116,9 @@ sana_status sn_cuda_conv2d_band(sn_backend *be, const sn_tensor *x, int64_t x_ro
     const int64_t Co = w->shape[0], kh = w->shape[2], kw = w->shape[3], Ho = y->shape[2], Wo = y->shape[3];
     const int64_t K = Ci * kh * kw;
     if (Ho == 0) return SANA_OK;
+    int done = 0;
+    SN_TRY(sn_cuda_dnn_conv2d_band(be, x, x_row0, h_full, w, b, up, stride, pad, y, y_row0, &done));
+    if (done) return SANA_OK;
     size_t es = sn_dtype_size(x->dtype), ys = sn_dtype_size(y->dtype);
     int64_t per_row = K * Wo * (int64_t)es, rows = ((int64_t)32 << 20) / (per_row ? per_row : 1);
     rows = rows < 1 ? 1 : rows > Ho ? Ho : rows;
