@@ -224,6 +224,11 @@ static sana_status sn_dnn_plan_get(sn_cuda *c, const sn_dnn_key *key, sn_dnn_pla
         sn_log(SANA_LOG_WARN, "%s; a %lldx%lldx%lldx%lld convolution uses im2col + GEMM", sn_error_text(),
                (long long)key->Co, (long long)key->Ci, (long long)key->kh, (long long)key->kw);
         sn_error_clear();
+    } else if (!p->ok) {
+        sn_log(SANA_LOG_INFO, "cudnn: no deterministic algorithm within the workspace (or sizes beyond its int "
+                              "descriptors) for a %lldx%lldx%lldx%lld %s; it uses im2col + GEMM",
+               (long long)key->Co, (long long)key->Ci, (long long)key->kh, (long long)key->kw,
+               key->kind == SN_DNN_BAND ? "conv2d_band" : "conv2d");
     }
     if (!p->ok) { /* kept as a "no" (ok = 0) so the next call asks no more */
         sn_dnn_plan_destroy(d, p);
