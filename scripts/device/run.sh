@@ -1,0 +1,333 @@
+#!/usr/bin/env bash
+# The body of one device `run` call on the H200, from the repository root, with
+# carry [".devdeps", ".whl", ".devshared", ".devresults"] filled by scripts/device/prep.sh here
+# (the calls, in order, with their budgets: docs/cuda_status.md, "How the next GPU session runs it"):
+#
+#   bash scripts/device/run.sh STAGE...          the stages run in the order given
+#     build              unpack .devdeps, configure and build build-gpu (CUDA sm_90, -Werror, tests
+#                        and examples; cuDNN wired in where one is found)
+#     test               ctest -R cuda, then the whole ctest                    -> $OUT/ctest.log
+#     bench              the ceilings (PyTorch), then sana-bench: sana-0.6b, sprint-0.6b,
+#                        sana-1.6b-4k (the issue's parameters), sana-0.6b --no-graph
+#     diffusers          for sana-0.6b and sprint-0.6b: bench_diffusers_gpu.py eager, then --compile
+#     diffusers-eager, diffusers-compile   one half of that
+#     report             the table (scripts/device/report.py): keep it last, the reply shows the tail
+#
+# $OUT gets four files (a call brings back at most eight): results.json (every step's record with
+# its JSON), ctest.log, logs.tar.gz (every step's output), report.txt. The records also stay in
+# build-gpu/device-results/ while the machine is warm, and results.json files of earlier calls
+# copied into .devresults/ (and carried) are merged in, so a report covers every call.
+#
+# Every step runs under `timeout` with its own limit, cut to what is left of SANA_RUN_BUDGET
+# seconds (default 550, for a call of timeout_s 600); a step with less than half its limit left
+# is recorded as skipped and the next call runs it. Knobs:
+#   SANA_DEVICE_DRYRUN=1  rehearsal on a CPU machine: SANA_CUDA=OFF build in build-dryrun, tiny
+#                         shapes on the CPU, OUT defaults to a new temp folder
+#   SANA_SKIP_DONE=1      skip the benchmark steps already recorded as ok (this machine or .devresults)
+#   SANA_BENCH_CONFIGS    default "sana-0.6b sprint-0.6b sana-1.6b-4k" (and sana-1.6b); SANA_NOGRAPH=0
+#                         drops the --no-graph run
+#   SANA_DIFFUSERS_CONFIGS  default "sana-0.6b sprint-0.6b"; SANA_COMPILE_MODE: torch.compile mode
+#                         (default: the script's max-autotune-no-cudagraphs)
+#   SANA_JOBS (nproc), SANA_PYTHON (python3), SANA_CUDNN=off, SANA_DEPS_PREFIX (/opt/sana-deps)
+set -uo pipefail # no -e: a failed step is recorded and the next one runs
+
+T0=$(date +%s)
+cd "$(dirname "$0")/../.." || exit 2
+ROOT=$PWD
+DRY=${SANA_DEVICE_DRYRUN:-0}
+BUDGET=${SANA_RUN_BUDGET:-550}
+RESERVE=15 # seconds kept for the last collect and the report
+JOBS=${SANA_JOBS:-$(nproc)}
+PY=${SANA_PYTHON:-python3}
+SKIP_DONE=${SANA_SKIP_DONE:-0}
+BENCH_CONFIGS=${SANA_BENCH_CONFIGS:-sana-0.6b sprint-0.6b sana-1.6b-4k}
+DIFF_CONFIGS=${SANA_DIFFUSERS_CONFIGS:-sana-0.6b sprint-0.6b}
+if [ "$DRY" = 1 ]; then
+    B=$ROOT/build-dryrun
+    DEPS=${SANA_DEPS_PREFIX:-/tmp/sana-dryrun-deps}
+    SITE=/tmp/sana-dryrun-site
+    OUT=${OUT:-$(mktemp -d /tmp/sana-dryrun-out.XXXXXX)}
+else
+    B=$ROOT/build-gpu
+    DEPS=${SANA_DEPS_PREFIX:-/opt/sana-deps}
+    SITE=/tmp/site
+    [ -n "${OUT:-}" ] || { echo "run.sh: OUT is not set (the device tool sets it; SANA_DEVICE_DRYRUN=1 elsewhere)"; exit 2; }
+fi
+R=$B/device-results
+mkdir -p "$R" "$OUT" || exit 2
+RUNLIB=${LD_LIBRARY_PATH:-} # LD_LIBRARY_PATH for libsana's programs (deps, cuDNN); python keeps its own
+EARLIER=()
+for f in .devresults/*.json; do [ -f "$f" ] && EARLIER+=("$f"); done
+
+elapsed() { echo $(($(date +%s) - T0)); }
+left() { echo $((BUDGET - $(elapsed))); }
+clean() { local s=${1//\\/\/}; s=${s//\"/\'}; printf '%s' "${s//$'\n'/ }"; }
+
+# results.json, ctest.log and logs.tar.gz in $OUT, rewritten after every step (a call killed at
+# its limit still brings back what ran)
+collect() {
+    python3 scripts/device/report.py collect "$R" "$OUT/results.json" "${EARLIER[@]}"
+    : >"$OUT/ctest.log"
+    for t in ctest-cuda ctest-all; do
+        [ -f "$R/$t.out" ] && { echo "===== $t"; cat "$R/$t.out"; } >>"$OUT/ctest.log"
+    done
+    tar -czf "$OUT/logs.tar.gz" -C "$R" . 2>/dev/null
+}
+
+record() { # TAG KIND CONFIG RC WALL_S CMD
+    local cfg=null
+    [ "$3" != - ] && cfg="\"$3\""
+    local rc=$4
+    [ "$rc" = skipped ] && rc='"skipped"'
+    printf '{"tag": "%s", "kind": "%s", "config": %s, "rc": %s, "wall_s": %s, "time": %s, "dryrun": %s, "cmd": "%s"}\n' \
+        "$1" "$2" "$cfg" "$rc" "$5" "$(date +%s)" "$([ "$DRY" = 1 ] && echo true || echo false)" "$(clean "$6")" \
+        >"$R/$1.meta"
+}
+
+note() { # TAG TEXT: an info record (report.py prints its text)
+    printf '%s\n' "$2" >"$R/$1.out"
+    : >"$R/$1.err"
+    record "$1" info - 0 0 "-"
+    echo "[$(printf '%4d' "$(elapsed)")s] $1: $2"
+}
+
+# step TAG KIND CONFIG LIMIT CMD...: CMD under timeout (LIMIT seconds, cut to what is left of the
+# budget), stdout -> $R/TAG.out, stderr -> $R/TAG.err, its record -> $R/TAG.meta
+step() {
+    local tag=$1 kind=$2 config=$3 limit=$4
+    shift 4
+    if [ "$SKIP_DONE" = 1 ] && [[ $kind =~ ^(libsana|diffusers|ceilings)$ ]] &&
+        python3 scripts/device/report.py "done" "$tag" "$OUT/results.json"; then
+        echo "[$(printf '%4d' "$(elapsed)")s] $tag: ok in an earlier call, skipped (SANA_SKIP_DONE=1)"
+        return 0
+    fi
+    local avail=$(($(left) - RESERVE))
+    if [ "$avail" -lt $((limit / 2)) ] || [ "$avail" -lt 20 ]; then # too little left to be worth starting
+        : >"$R/$tag.out"
+        echo "no time left in this call (SANA_RUN_BUDGET=$BUDGET)" >"$R/$tag.err"
+        record "$tag" "$kind" "$config" skipped 0 "$*"
+        echo "[$(printf '%4d' "$(elapsed)")s] $tag: SKIPPED, no time left"
+        collect
+        return 1
+    fi
+    [ "$limit" -gt "$avail" ] && limit=$avail
+    local t0 rc wall
+    t0=$(date +%s%N)
+    timeout -k 10 "$limit" "$@" >"$R/$tag.out" 2>"$R/$tag.err"
+    rc=$?
+    wall=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN {printf "%.1f", (b - a) / 1e9}')
+    record "$tag" "$kind" "$config" "$rc" "$wall" "$*"
+    collect
+    local word=ok
+    [ "$rc" = 0 ] || word="rc $rc"
+    [ "$rc" = 124 ] || [ "$rc" = 137 ] && word="TIMEOUT after ${limit}s"
+    printf '[%4ds] %-34s %-22s %7.1f s\n' "$(elapsed)" "$tag" "$word" "$wall"
+    return "$rc"
+}
+
+# --- the environment: libpng/zlib/cJSON, nvcc, cuDNN ----------------------------------------------
+setup_deps() {
+    if ! compgen -G ".devdeps/*.deb" >/dev/null; then
+        if [ "$DRY" = 1 ]; then note deps "no .devdeps: the system's libpng/zlib/cJSON"; DEPS=; return 0; fi
+        note deps "no .devdeps/*.deb: run scripts/device/prep.sh here and carry .devdeps"
+        return 1
+    fi
+    local lib=$DEPS/usr/lib/x86_64-linux-gnu f sysz
+    mkdir -p "$DEPS" || return 1
+    for f in .devdeps/*.deb; do dpkg -x "$f" "$DEPS" || return 1; done
+    # cJSON's CMake files name /usr/... absolutely: point them into the prefix
+    sed -i "s#\"/usr\\([/\"]\\)#\"$DEPS/usr\\1#g" "$lib"/cmake/cJSON/*.cmake || return 1
+    # zlib1g-dev's libz.so points at /lib/x86_64-linux-gnu/libz.so.1.2.13 (Debian's zlib1g, not
+    # carried): where the image's zlib is another version, at the image's libz.so.1
+    if [ ! -e "$lib/libz.so" ]; then
+        sysz=$(ldconfig -p | awk '/libz\.so\.1 .*x86-64/ {print $NF; exit}')
+        [ -n "$sysz" ] && ln -sf "$sysz" "$lib/libz.so"
+    fi
+    RUNLIB=$lib${RUNLIB:+:$RUNLIB}
+    note deps "libpng/zlib/cJSON unpacked into $DEPS ($(find .devdeps -name '*.deb' | wc -l) .debs)"
+}
+
+setup_cuda() {
+    [ "$DRY" = 1 ] && return 0
+    local d
+    if ! command -v nvcc >/dev/null; then
+        for d in /usr/local/cuda/bin /usr/local/cuda-*/bin; do
+            [ -x "$d/nvcc" ] && { PATH=$PATH:$d; break; }
+        done
+    fi
+    note gpu "$(nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem,temperature.gpu,power.draw \
+        --format=csv,noheader 2>&1 | head -n 2); $(nvcc --version 2>&1 | grep -o 'release [0-9.]*' || echo 'no nvcc')"
+}
+
+# cuDNN: the system's if there is one (CMake finds it), else the python wheel nvidia-cudnn-cu13
+# through a folder holding libcudnn.so (the wheel has only libcudnn.so.9) and its headers
+setup_cudnn() {
+    [ "$DRY" = 1 ] || [ "${SANA_CUDNN:-auto}" = off ] && return 0
+    local d p so shim=/tmp/sana-cudnn
+    for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib /usr/lib/x86_64-linux-gnu; do
+        if [ -e "$d/libcudnn.so" ]; then note cudnn "the system's: $d/libcudnn.so"; return 0; fi
+    done
+    p=$("$PY" -c 'import nvidia.cudnn as m; print(list(m.__path__)[0])' 2>/dev/null) || p=
+    so=$(compgen -G "$p/lib/libcudnn.so.[0-9]*" | head -n 1)
+    if [ -z "$p" ] || [ -z "$so" ]; then note cudnn "none found (libsana does not call cuDNN yet)"; return 0; fi
+    mkdir -p "$shim/lib" && ln -sfn "$p/include" "$shim/include" && ln -sf "$so" "$shim/lib/libcudnn.so" &&
+        ln -sf "$so" "$shim/lib/$(basename "$so")" || return 0
+    export CMAKE_LIBRARY_PATH=$shim/lib${CMAKE_LIBRARY_PATH:+:$CMAKE_LIBRARY_PATH}
+    export CMAKE_INCLUDE_PATH=$shim/include${CMAKE_INCLUDE_PATH:+:$CMAKE_INCLUDE_PATH}
+    export CUDNN_ROOT=$shim CUDNN_PATH=$shim
+    RUNLIB=$p/lib${RUNLIB:+:$RUNLIB}
+    note cudnn "python's nvidia-cudnn wheel: $so, through $shim (CMAKE_LIBRARY_PATH, CMAKE_INCLUDE_PATH, CUDNN_ROOT)"
+}
+
+# --- the stages ----------------------------------------------------------------------------------
+stage_build() {
+    local gen=() cuda=(-DSANA_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90-real) prefix=()
+    command -v ninja >/dev/null && gen=(-G Ninja)
+    [ "$DRY" = 1 ] && cuda=(-DSANA_CUDA=OFF)
+    [ -n "$DEPS" ] && prefix=(-DCMAKE_PREFIX_PATH="$DEPS/usr")
+    # a folder configured with another generator stops cmake
+    if [ -f "$B/CMakeCache.txt" ] && ! grep -q "CMAKE_GENERATOR:INTERNAL=${gen[1]:-Unix Makefiles}" "$B/CMakeCache.txt"; then
+        rm -rf "$B/CMakeCache.txt" "$B/CMakeFiles"
+    fi
+    step configure build - 180 cmake -S "$ROOT" -B "$B" "${gen[@]}" "${cuda[@]}" "${prefix[@]}" -DSANA_WERROR=ON \
+        -DSANA_BUILD_TESTS=ON -DSANA_BUILD_EXAMPLES=ON -DCMAKE_BUILD_TYPE=Release || return 1
+    note found "$(grep -E '^(PNG_LIBRARY_RELEASE|ZLIB_LIBRARY_RELEASE|cJSON_DIR|SANA_CUDNN_LIB|CMAKE_CUDA_COMPILER|CMAKE_CUDA_ARCHITECTURES):' \
+        "$B/CMakeCache.txt" | sed 's/:[A-Z]*=/=/' | tr '\n' ' ')"
+    step build build - 420 cmake --build "$B" -j "$JOBS"
+}
+
+BUILD_OK=1 # a failed build leaves older programs in a warm machine's build-gpu: run none of them
+
+stage_test() {
+    local shared=() omp=$((JOBS / 4 > 0 ? JOBS / 4 : 1))
+    [ -d .devshared/data ] && shared=("SANA_SHARED_DIR=$ROOT/.devshared")
+    [ "$BUILD_OK" = 1 ] || { note ctest "not run: the build failed"; return 1; }
+    [ -f "$B/CTestTestfile.cmake" ] || { note ctest "no build in $B: run the build stage first"; return 1; }
+    step ctest-cuda ctest - 240 env "${shared[@]}" LD_LIBRARY_PATH="$RUNLIB" OMP_NUM_THREADS="$omp" \
+        ctest --test-dir "$B" -R cuda --output-on-failure -j 4
+    step ctest-all ctest - 360 env "${shared[@]}" LD_LIBRARY_PATH="$RUNLIB" OMP_NUM_THREADS=1 \
+        ctest --test-dir "$B" --output-on-failure -j "$JOBS"
+}
+
+bench_args() { # CONFIG -> sana-bench / bench_diffusers_gpu.py arguments: runs, warm-ups, extras
+    case $1 in
+    sprint-0.6b) echo "--runs 10 --warmup 2" ;;
+    sana-1.6b-4k) echo "--runs 1 --warmup 0" ;; # completes + peak; a second run doubles minutes
+    *) echo "--runs 5 --warmup 1" ;;
+    esac
+}
+
+bench_limit() { # CONFIG -> seconds
+    case $1 in
+    sana-1.6b-4k) echo 240 ;;
+    sprint-0.6b) echo 120 ;;
+    *) echo 150 ;;
+    esac
+}
+
+stage_bench() {
+    local sb=$B/examples/sana-bench/sana-bench c args
+    [ "$BUILD_OK" = 1 ] || { note sana-bench "not run: the build failed"; return 1; }
+    [ -x "$sb" ] || { note sana-bench "no $sb: run the build stage first"; return 1; }
+    [ "$DRY" = 1 ] || step ceilings ceilings - 90 "$PY" scripts/device/ceilings.py
+    for c in $BENCH_CONFIGS; do
+        # shellcheck disable=SC2207
+        args=($(bench_args "$c"))
+        [ "$c" = sana-1.6b-4k ] && args+=(--decode-budget 8000000000)
+        if [ "$DRY" = 1 ]; then
+            step "libsana_$c" libsana "$c" 120 env LD_LIBRARY_PATH="$RUNLIB" "$sb" --backend cpu --config tiny \
+                --size 64 --runs 2 --warmup 1
+        else
+            step "libsana_$c" libsana "$c" "$(bench_limit "$c")" env LD_LIBRARY_PATH="$RUNLIB" "$sb" --config "$c" \
+                "${args[@]}"
+        fi
+    done
+    # what the graph replay buys
+    if [ "${SANA_NOGRAPH:-1}" = 1 ] && [[ " $BENCH_CONFIGS " == *" sana-0.6b "* ]]; then
+        if [ "$DRY" = 1 ]; then
+            step libsana-nograph_sana-0.6b libsana sana-0.6b 120 env LD_LIBRARY_PATH="$RUNLIB" "$sb" --backend cpu \
+                --config tiny --size 64 --runs 2 --warmup 1 --no-graph
+        else
+            step libsana-nograph_sana-0.6b libsana sana-0.6b 120 env LD_LIBRARY_PATH="$RUNLIB" "$sb" \
+                --config sana-0.6b --runs 3 --warmup 1 --no-graph
+        fi
+    fi
+}
+
+WHEELS_OK=0
+setup_wheels() { # the README's recipe: diffusers and what the image lacks, into $SITE
+    [ "$WHEELS_OK" = 1 ] && return 0
+    compgen -G ".whl/*.whl" >/dev/null || { note wheels "no .whl/*.whl: run scripts/device/prep.sh here and carry .whl"; return 1; }
+    step wheels setup - 120 "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target "$SITE" .whl/*.whl && WHEELS_OK=1
+}
+
+diffusers_one() { # CONFIG eager|compile
+    local c=$1 mode=$2 args extra=() limit=180
+    setup_wheels || return 1
+    # shellcheck disable=SC2207
+    args=($(bench_args "$c"))
+    if [ "$mode" = compile ]; then
+        extra=(--compile)
+        [ -n "${SANA_COMPILE_MODE:-}" ] && extra+=(--compile-mode "$SANA_COMPILE_MODE")
+        args=(--runs 5 --warmup 2) # the first warm-up compiles (and autotunes)
+        limit=360
+    fi
+    if [ "$DRY" = 1 ]; then
+        args=(--device cpu --config tiny --size 64 --runs 1 --warmup 0)
+        [ "$mode" = compile ] && args=(--device cpu --config tiny --size 64 --runs 1 --warmup 1)
+        [ "$mode" = compile ] && [ -z "${SANA_COMPILE_MODE:-}" ] && extra+=(--compile-mode default)
+    else
+        args=(--config "$c" "${args[@]}")
+    fi
+    step "diffusers-${mode}_$c" diffusers "$c" "$limit" env PYTHONPATH="$SITE" PYTHONUNBUFFERED=1 "$PY" \
+        bench/python/bench_diffusers_gpu.py "${args[@]}" "${extra[@]}"
+}
+
+stage_diffusers() { # eager|compile|both
+    local c
+    for c in $DIFF_CONFIGS; do
+        [ "$1" = compile ] || diffusers_one "$c" eager
+        [ "$1" = eager ] || diffusers_one "$c" compile
+    done
+}
+
+stage_report() {
+    collect
+    python3 scripts/device/report.py report "$OUT/results.json" | tee "$OUT/report.txt"
+}
+
+# --- main ------------------------------------------------------------------------------------------
+[ $# -gt 0 ] || { sed -n '2,/^set -uo/p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+for s in "$@"; do
+    case $s in
+    build | test | bench | diffusers | diffusers-eager | diffusers-compile | report) ;;
+    *) echo "run.sh: unknown stage $s (build test bench diffusers diffusers-eager diffusers-compile report)"; exit 2 ;;
+    esac
+done
+echo "run.sh $* (dry run: $DRY; budget ${BUDGET}s; jobs $JOBS; results in $R; OUT=$OUT)"
+collect
+status=0
+for s in "$@"; do
+    case $s in
+    build | test | bench)
+        setup_deps || status=1
+        setup_cuda
+        setup_cudnn
+        break
+        ;;
+    esac
+done
+for s in "$@"; do
+    case $s in
+    build) stage_build || { status=1; BUILD_OK=0; } ;;
+    test) stage_test || status=1 ;;
+    bench) stage_bench || status=1 ;;
+    diffusers) stage_diffusers both || status=1 ;;
+    diffusers-eager) stage_diffusers eager || status=1 ;;
+    diffusers-compile) stage_diffusers compile || status=1 ;;
+    report) stage_report ;;
+    esac
+done
+collect
+exit "$status"
