@@ -133,7 +133,7 @@ def rc_word(rec):
 
 def run_name(rec):
     """libsana, libsana no-graph, diffusers eager, diffusers compile: the tag's head"""
-    return rec["tag"].split("_")[0].replace("-nograph", " no-graph").replace("-", " ")
+    return rec["tag"].split("_")[0].replace("-", " ").replace("nograph", "no-graph")
 
 
 def report(paths):

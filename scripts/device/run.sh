@@ -33,6 +33,13 @@ set -uo pipefail # no -e: a failed step is recorded and the next one runs
 
 T0=$(date +%s)
 cd "$(dirname "$0")/../.." || exit 2
+[ $# -gt 0 ] || { sed -n '2,/^set -uo/p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+for s in "$@"; do
+    case $s in
+    build | test | bench | diffusers | diffusers-eager | diffusers-compile | report) ;;
+    *) echo "run.sh: unknown stage $s (build test bench diffusers diffusers-eager diffusers-compile report)"; exit 2 ;;
+    esac
+done
 ROOT=$PWD
 DRY=${SANA_DEVICE_DRYRUN:-0}
 BUDGET=${SANA_RUN_BUDGET:-550}
@@ -280,8 +287,9 @@ diffusers_one() { # CONFIG eager|compile
     else
         args=(--config "$c" "${args[@]}")
     fi
-    step "diffusers-${mode}_$c" diffusers "$c" "$limit" env PYTHONPATH="$SITE" PYTHONUNBUFFERED=1 "$PY" \
-        bench/python/bench_diffusers_gpu.py "${args[@]}" "${extra[@]}"
+    # offline: nothing can be reached there, and a hub lookup must fail at once, not time out
+    step "diffusers-${mode}_$c" diffusers "$c" "$limit" env PYTHONPATH="$SITE" PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 \
+        HF_HUB_DISABLE_TELEMETRY=1 "$PY" bench/python/bench_diffusers_gpu.py "${args[@]}" "${extra[@]}"
 }
 
 stage_diffusers() { # eager|compile|both
@@ -298,13 +306,6 @@ stage_report() {
 }
 
 # --- main ------------------------------------------------------------------------------------------
-[ $# -gt 0 ] || { sed -n '2,/^set -uo/p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
-for s in "$@"; do
-    case $s in
-    build | test | bench | diffusers | diffusers-eager | diffusers-compile | report) ;;
-    *) echo "run.sh: unknown stage $s (build test bench diffusers diffusers-eager diffusers-compile report)"; exit 2 ;;
-    esac
-done
 echo "run.sh $* (dry run: $DRY; budget ${BUDGET}s; jobs $JOBS; results in $R; OUT=$OUT)"
 collect
 status=0
