@@ -51,8 +51,10 @@ def ctest_summary(text):
     failed = re.findall(r"^\s*\d+ - (\S+) \((?!Skipped|Not Run)[^)]*\)", text.split("The following tests FAILED:")[-1],
                         re.M) if "The following tests FAILED:" in text else []
     skipped = re.findall(r"^\s*\d+ - (\S+) \((?:Skipped|Not Run)\)", text, re.M)
+    # what passed without testing all it should (test_cuda_conv when cuDNN does not load)
+    warnings = sorted({ln.strip() for ln in text.splitlines() if "NOT tested" in ln})
     return {"passed_pct": int(m.group(1)), "failed": int(m.group(2)), "total": int(m.group(3)),
-            "failed_names": failed, "skipped_names": sorted(set(skipped))}
+            "failed_names": failed, "skipped_names": sorted(set(skipped)), "warnings": warnings}
 
 
 def read(path):
@@ -98,7 +100,8 @@ def collect(rdir, out_path, earlier):
                 lines = errs + [ln for ln in lines[-10:] if ln not in errs]
             if rec.get("kind") == "ctest":  # the failed checks (tests/harness.h) and the verdicts
                 bad = [ln for ln in lines if re.search(
-                    r"CHECK\(.*failed|^FAIL |passed, [1-9]\d* failed|\*\*\*(Failed|Timeout|Exception)|SKIP:", ln)]
+                    r"CHECK\(.*failed|(^|: )FAIL |passed, [1-9]\d* failed|\*\*\*(Failed|Timeout|Exception)|SKIP:"
+                    r"|NOT tested|DIFFERENT", ln)]
                 lines = bad[:24] + [ln for ln in lines[-6:] if ln not in bad]
             rec["tail"] = lines[-30:]
         if rec.get("tag") not in records or rec.get("time", 0) >= records[rec["tag"]].get("time", 0):
@@ -152,6 +155,8 @@ def report(paths):
     cl = next((r["json"] for r in recs if r.get("kind") == "ceilings" and r.get("json") and "error" not in r["json"]),
               None)
     dev = (cl or {}).get("device", dev)
+    gpu = records.get("gpu", {}).get("note")
+    dev = dev or (gpu.split(",")[0] if gpu else None)
     print("=" * 100)
     print(f"libsana device run report{' (DRY RUN on the CPU: tiny shapes, numbers mean nothing)' if dry else ''}"
           f"  device: {dev or '?'}")
@@ -163,6 +168,8 @@ def report(paths):
                 print(f"{r['tag']}: {c['passed_pct']}% passed, {c['failed']} failed of {c['total']}"
                       + (f"; FAILED: {' '.join(c['failed_names'])}" if c["failed_names"] else "")
                       + (f"; skipped: {' '.join(c['skipped_names'])}" if c["skipped_names"] else ""))
+                for w in c.get("warnings", [])[:4]:
+                    print(f"  WARNING {w[:150]}")
             else:
                 print(f"{r['tag']}: no ctest summary ({rc_word(r)})")
         if r.get("kind") == "info" and r.get("note"):
@@ -182,7 +189,7 @@ def report(paths):
 
     # stage medians, side by side
     bench = [r for r in recs if r.get("kind") in ("libsana", "diffusers")]
-    order = {"libsana": 0, "libsana no-graph": 1, "diffusers eager": 2, "diffusers compile": 3}
+    order = {"libsana": 0, "libsana no-graph": 1, "libsana gemmconv": 2, "diffusers eager": 3, "diffusers compile": 4}
     bench.sort(key=lambda r: (r.get("config") or "", order.get(run_name(r), 9), r["tag"]))
     print(f"\n{'config':<13}{'run':<20}{'text':>8}{'step':>8}{'loop':>9}{'decode':>9}{'e2e':>9}{'img/s':>7}"
           f"{'peak GB':>9}{'TFLOP/s':>9}  (ms; medians)")
@@ -199,20 +206,18 @@ def report(paths):
             f"{fmt(j.get('dit_tflops_achieved'), 0):>9}")
 
     # the targets of issue 8
-    def find(kind, config, bench_name=None, graphs=True):
+    def find(name, config):  # the JSON of one run (run_name) of one config
         for r in bench:
-            j = r.get("json")
-            if r["kind"] == kind and r.get("config") == config and j and (
-                    bench_name is None or j.get("bench") == bench_name) and (kind != "libsana" or j.get("graphs", True) == graphs):
-                return j
+            if run_name(r) == name and r.get("config") == config and r.get("json"):
+                return r["json"]
         return None
 
     def t(j, s):
         return (j or {}).get("times_ms", {}).get(s)
 
     print("\ntargets (issue 8):")
-    lib, eager = find("libsana", "sana-0.6b"), find("diffusers", "sana-0.6b", "diffusers-gpu-eager")
-    comp = find("diffusers", "sana-0.6b", "diffusers-gpu-compile")
+    lib, eager = find("libsana", "sana-0.6b"), find("diffusers eager", "sana-0.6b")
+    comp = find("diffusers compile", "sana-0.6b")
 
     def line(name, value, target, ok, extra=""):
         verdict = "?" if ok is None else ("PASS" if ok else "MISS")
@@ -244,9 +249,13 @@ def report(paths):
          "" if done or not big else "did not complete: " + "; ".join(f"{k}: {v}" for k, v in big.get("errors", {}).items()))
     sp = t(find("libsana", "sprint-0.6b"), "end_to_end")
     line("sprint-0.6b e2e", f"{sp:.1f} ms" if sp else "-", "< 40 ms", None if sp is None else sp < 40)
-    nog = find("libsana", "sana-0.6b", graphs=False)
+    nog = find("libsana no-graph", "sana-0.6b")
     if nog and lib and t(nog, "loop") and t(lib, "loop"):
         print(f"  graph replay: loop {t(lib, 'loop'):.1f} ms vs {t(nog, 'loop'):.1f} ms without graphs")
+    gc = find("libsana gemmconv", "sana-0.6b")
+    if gc and lib and t(gc, "decode") and t(lib, "decode"):
+        print(f"  convolutions: decode {t(lib, 'decode'):.1f} ms (default: cuDNN when it loads) vs "
+              f"{t(gc, 'decode'):.1f} ms with SANA_CUDA_CONV=gemm")
 
     # the JSON keys the two programs share (report.c: the same keys)
     lk = next((set(r["json"]) for r in bench if r["kind"] == "libsana" and r.get("json")), None)

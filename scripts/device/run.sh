@@ -6,9 +6,11 @@
 #   bash scripts/device/run.sh STAGE...          the stages run in the order given
 #     build              unpack .devdeps, configure and build build-gpu (CUDA sm_90, -Werror, tests
 #                        and examples; cuDNN wired in where one is found)
-#     test               ctest -R cuda, then the whole ctest                    -> $OUT/ctest.log
+#     test               ctest -R cuda (verbose), the whole ctest, ctest -R cuda with
+#                        SANA_CUDA_CONV=gemm                                     -> $OUT/ctest.log
 #     bench              the ceilings (PyTorch), then sana-bench: sana-0.6b, sprint-0.6b,
-#                        sana-1.6b-4k (the issue's parameters), sana-0.6b --no-graph
+#                        sana-1.6b-4k (the issue's parameters), sana-0.6b --no-graph and with
+#                        SANA_CUDA_CONV=gemm
 #     diffusers          for sana-0.6b and sprint-0.6b: bench_diffusers_gpu.py eager, then --compile
 #     diffusers-eager, diffusers-compile   one half of that
 #     report             the table (scripts/device/report.py): keep it last, the reply shows the tail
@@ -25,7 +27,7 @@
 #                         shapes on the CPU, OUT defaults to a new temp folder
 #   SANA_SKIP_DONE=1      skip the benchmark steps already recorded as ok (this machine or .devresults)
 #   SANA_BENCH_CONFIGS    default "sana-0.6b sprint-0.6b sana-1.6b-4k" (and sana-1.6b); SANA_NOGRAPH=0
-#                         drops the --no-graph run
+#                         drops the --no-graph run, SANA_GEMMCONV=0 the SANA_CUDA_CONV=gemm one
 #   SANA_DIFFUSERS_CONFIGS  default "sana-0.6b sprint-0.6b"; SANA_COMPILE_MODE: torch.compile mode
 #                         (default: the script's max-autotune-no-cudagraphs)
 #   SANA_JOBS (nproc), SANA_PYTHON (python3), SANA_CUDNN=off, SANA_DEPS_PREFIX (/opt/sana-deps)
@@ -75,7 +77,7 @@ clean() { local s=${1//\\/\/}; s=${s//\"/\'}; printf '%s' "${s//$'\n'/ }"; }
 collect() {
     python3 scripts/device/report.py collect "$R" "$OUT/results.json" "${EARLIER[@]}"
     : >"$OUT/ctest.log"
-    for t in ctest-cuda ctest-all; do
+    for t in ctest-cuda ctest-all ctest-cuda-gemm; do
         [ -f "$R/$t.out" ] && { echo "===== $t"; cat "$R/$t.out"; } >>"$OUT/ctest.log"
     done
     tar -czf "$OUT/logs.tar.gz" -C "$R" . 2>/dev/null
@@ -166,24 +168,35 @@ setup_cuda() {
         --format=csv,noheader 2>&1 | head -n 2); $(nvcc --version 2>&1 | grep -o 'release [0-9.]*' || echo 'no nvcc')"
 }
 
-# cuDNN: the system's if there is one (CMake finds it), else the python wheel nvidia-cudnn-cu13
-# through a folder holding libcudnn.so (the wheel has only libcudnn.so.9) and its headers
+# cuDNN: libsana compiles its cuDNN path against cudnn.h (CMake looks beside the toolkit's headers
+# and in CMAKE_INCLUDE_PATH) and dlopens libcudnn.so.9 at run time (SANA_CUDNN_LIBRARY overrides;
+# docs/cuda_status.md, "Convolutions"). The system's when it has both, else the python wheel
+# nvidia-cudnn-cu13's headers and library.
 setup_cudnn() {
     [ "$DRY" = 1 ] || [ "${SANA_CUDNN:-auto}" = off ] && return 0
-    local d p so shim=/tmp/sana-cudnn
-    for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib /usr/lib/x86_64-linux-gnu; do
-        if [ -e "$d/libcudnn.so" ]; then note cudnn "the system's: $d/libcudnn.so"; return 0; fi
+    local d h="" l="" p so
+    for d in /usr/local/cuda/include /usr/local/cuda/targets/x86_64-linux/include /usr/include \
+        /usr/include/x86_64-linux-gnu; do
+        [ -e "$d/cudnn.h" ] && { h=$d; break; }
     done
+    for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib /usr/lib/x86_64-linux-gnu; do
+        [ -e "$d/libcudnn.so.9" ] && { l=$d; break; }
+    done
+    if [ -n "$h" ] && [ -n "$l" ]; then
+        RUNLIB=$l${RUNLIB:+:$RUNLIB} # dlopen("libcudnn.so.9") must find it and its sub-libraries
+        note cudnn "the system's: $h/cudnn.h, $l/libcudnn.so.9"
+        return 0
+    fi
     p=$("$PY" -c 'import nvidia.cudnn as m; print(list(m.__path__)[0])' 2>/dev/null) || p=
-    so=$(compgen -G "$p/lib/libcudnn.so.[0-9]*" | head -n 1)
-    if [ -z "$p" ] || [ -z "$so" ]; then note cudnn "none found (libsana does not call cuDNN yet)"; return 0; fi
-    mkdir -p "$shim/lib" && ln -sfn "$p/include" "$shim/include" && ln -sf "$so" "$shim/lib/libcudnn.so" &&
-        ln -sf "$so" "$shim/lib/$(basename "$so")" || return 0
-    export CMAKE_LIBRARY_PATH=$shim/lib${CMAKE_LIBRARY_PATH:+:$CMAKE_LIBRARY_PATH}
-    export CMAKE_INCLUDE_PATH=$shim/include${CMAKE_INCLUDE_PATH:+:$CMAKE_INCLUDE_PATH}
-    export CUDNN_ROOT=$shim CUDNN_PATH=$shim
-    RUNLIB=$p/lib${RUNLIB:+:$RUNLIB}
-    note cudnn "python's nvidia-cudnn wheel: $so, through $shim (CMAKE_LIBRARY_PATH, CMAKE_INCLUDE_PATH, CUDNN_ROOT)"
+    so=$(compgen -G "$p/lib/libcudnn.so.9" | head -n 1)
+    if [ -z "$p" ] || [ -z "$so" ] || [ ! -e "$p/include/cudnn.h" ]; then
+        note cudnn "none found (system: header '${h}', library '${l}'; no python wheel): the GEMM convolutions only"
+        return 0
+    fi
+    export CMAKE_INCLUDE_PATH=$p/include${CMAKE_INCLUDE_PATH:+:$CMAKE_INCLUDE_PATH}
+    export SANA_CUDNN_LIBRARY=$so
+    RUNLIB=$p/lib${RUNLIB:+:$RUNLIB} # its libcudnn_cnn.so.9 etc.
+    note cudnn "python's nvidia-cudnn wheel: $p (CMAKE_INCLUDE_PATH, SANA_CUDNN_LIBRARY, LD_LIBRARY_PATH)"
 }
 
 # --- the stages ----------------------------------------------------------------------------------
@@ -198,7 +211,7 @@ stage_build() {
     fi
     step configure build - 180 cmake -S "$ROOT" -B "$B" "${gen[@]}" "${cuda[@]}" "${prefix[@]}" -DSANA_WERROR=ON \
         -DSANA_BUILD_TESTS=ON -DSANA_BUILD_EXAMPLES=ON -DCMAKE_BUILD_TYPE=Release || return 1
-    note found "$(grep -E '^(PNG_LIBRARY_RELEASE|ZLIB_LIBRARY_RELEASE|cJSON_DIR|SANA_CUDNN_LIB|CMAKE_CUDA_COMPILER|CMAKE_CUDA_ARCHITECTURES):' \
+    note found "$(grep -E '^(PNG_LIBRARY_RELEASE|ZLIB_LIBRARY_RELEASE|cJSON_DIR|SANA_CUDNN_INCLUDE|CMAKE_CUDA_COMPILER|CMAKE_CUDA_ARCHITECTURES):' \
         "$B/CMakeCache.txt" | sed 's/:[A-Z]*=/=/' | tr '\n' ' ')"
     step build build - 420 cmake --build "$B" -j "$JOBS"
 }
@@ -210,10 +223,14 @@ stage_test() {
     [ -d .devshared/data ] && shared=("SANA_SHARED_DIR=$ROOT/.devshared")
     [ "$BUILD_OK" = 1 ] || { note ctest "not run: the build failed"; return 1; }
     [ -f "$B/CTestTestfile.cmake" ] || { note ctest "no build in $B: run the build stage first"; return 1; }
+    # verbose: every check's relative error is in the log, and whether cuDNN loaded
     step ctest-cuda ctest - 240 env "${shared[@]}" LD_LIBRARY_PATH="$RUNLIB" OMP_NUM_THREADS="$omp" \
-        ctest --test-dir "$B" -R cuda --output-on-failure -j 4
+        ctest --test-dir "$B" -R cuda -V -j 4
     step ctest-all ctest - 360 env "${shared[@]}" LD_LIBRARY_PATH="$RUNLIB" OMP_NUM_THREADS=1 \
         ctest --test-dir "$B" --output-on-failure -j "$JOBS"
+    # the CUDA tests once more on the im2col + GEMM convolutions (the default is cuDNN when it loads)
+    step ctest-cuda-gemm ctest - 180 env "${shared[@]}" LD_LIBRARY_PATH="$RUNLIB" OMP_NUM_THREADS="$omp" \
+        SANA_CUDA_CONV=gemm ctest --test-dir "$B" -R cuda --output-on-failure -j 4
 }
 
 bench_args() { # CONFIG -> sana-bench / bench_diffusers_gpu.py arguments: runs, warm-ups, extras
@@ -249,16 +266,16 @@ stage_bench() {
                 "${args[@]}"
         fi
     done
-    # what the graph replay buys
-    if [ "${SANA_NOGRAPH:-1}" = 1 ] && [[ " $BENCH_CONFIGS " == *" sana-0.6b "* ]]; then
-        if [ "$DRY" = 1 ]; then
-            step libsana-nograph_sana-0.6b libsana sana-0.6b 120 env LD_LIBRARY_PATH="$RUNLIB" "$sb" --backend cpu \
-                --config tiny --size 64 --runs 2 --warmup 1 --no-graph
-        else
-            step libsana-nograph_sana-0.6b libsana sana-0.6b 120 env LD_LIBRARY_PATH="$RUNLIB" "$sb" \
-                --config sana-0.6b --runs 3 --warmup 1 --no-graph
-        fi
-    fi
+    [[ " $BENCH_CONFIGS " == *" sana-0.6b "* ]] || return 0
+    local a=(--config sana-0.6b --runs 3 --warmup 1)
+    [ "$DRY" = 1 ] && a=(--backend cpu --config tiny --size 64 --runs 2 --warmup 1)
+    # what the graph replay buys; what cuDNN buys in the decode (SANA_CUDA_CONV=gemm)
+    [ "${SANA_NOGRAPH:-1}" = 1 ] &&
+        step libsana-nograph_sana-0.6b libsana sana-0.6b 120 env LD_LIBRARY_PATH="$RUNLIB" "$sb" "${a[@]}" --no-graph
+    [ "${SANA_GEMMCONV:-1}" = 1 ] &&
+        step libsana-gemmconv_sana-0.6b libsana sana-0.6b 120 env LD_LIBRARY_PATH="$RUNLIB" SANA_CUDA_CONV=gemm "$sb" \
+            "${a[@]}"
+    return 0
 }
 
 WHEELS_OK=0
