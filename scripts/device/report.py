@@ -170,6 +170,8 @@ def report(paths):
                       + (f"; skipped: {' '.join(c['skipped_names'])}" if c["skipped_names"] else ""))
                 for w in c.get("warnings", [])[:4]:
                     print(f"  WARNING {w[:150]}")
+                if not r.get("dryrun") and any("cuda" in n for n in c["skipped_names"]):
+                    print("  WARNING CUDA tests skipped on the GPU machine: no CUDA context (see the gpu: line)")
             else:
                 print(f"{r['tag']}: no ctest summary ({rc_word(r)})")
         if r.get("kind") == "info" and r.get("note"):

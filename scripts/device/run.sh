@@ -30,7 +30,8 @@
 #                         drops the --no-graph run, SANA_GEMMCONV=0 the SANA_CUDA_CONV=gemm one
 #   SANA_DIFFUSERS_CONFIGS  default "sana-0.6b sprint-0.6b"; SANA_COMPILE_MODE: torch.compile mode
 #                         (default: the script's max-autotune-no-cudagraphs)
-#   SANA_JOBS (nproc), SANA_PYTHON (python3), SANA_CUDNN=off, SANA_DEPS_PREFIX (/opt/sana-deps)
+#   SANA_CUDNN=auto|wheel|off (wheel: python's nvidia-cudnn-cu13 even where the system has one)
+#   SANA_JOBS (nproc), SANA_PYTHON (python3), SANA_DEPS_PREFIX (/opt/sana-deps)
 set -uo pipefail # no -e: a failed step is recorded and the next one runs
 
 T0=$(date +%s)
@@ -182,7 +183,7 @@ setup_cudnn() {
     for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib /usr/lib/x86_64-linux-gnu; do
         [ -e "$d/libcudnn.so.9" ] && { l=$d; break; }
     done
-    if [ -n "$h" ] && [ -n "$l" ]; then
+    if [ -n "$h" ] && [ -n "$l" ] && [ "${SANA_CUDNN:-auto}" != wheel ]; then
         RUNLIB=$l${RUNLIB:+:$RUNLIB} # dlopen("libcudnn.so.9") must find it and its sub-libraries
         note cudnn "the system's: $h/cudnn.h, $l/libcudnn.so.9"
         return 0
