@@ -252,6 +252,10 @@ sana_status sn_cuda_dnn_conv2d(sn_backend *be, const sn_tensor *x, const sn_tens
     sn_cuda *c = sn_cuda_of(be);
     *done = 0;
     if (!c->dnn || w->dtype != x->dtype || y->dtype != x->dtype) return SANA_OK;
+    /* x and y may be views into the middle of a tensor (channel groups of the DC-AE's multi-scale
+     * qkv, odd test shapes); cuDNN's plan knows no pointers and its kernels load vectors (it
+     * documents at least 4-byte alignment even for half types): such calls take the GEMM path */
+    if (((uintptr_t)x->data | (uintptr_t)w->data | (uintptr_t)y->data) % 16) return SANA_OK;
     sn_dnn_key key;
     memset(&key, 0, sizeof key); /* compared bytewise */
     key.kind = SN_DNN_CONV, key.B = x->shape[0], key.Ci = x->shape[1], key.H = x->shape[2], key.W = x->shape[3];
