@@ -181,11 +181,7 @@ static void graph(void) {
 }
 
 int main(void) {
-    if (sn_backend_cuda_create(0, SANA_PRECISION_F32, &gpu) != SANA_OK) {
-        char why[512];
-        snprintf(why, sizeof why, "no CUDA backend here: %s", tu_last_error());
-        tu_skip(why);
-    }
+    gpu = cuda_or_skip(SANA_PRECISION_F32); /* skips only without CUDA or a device */
     sn_backend_free(gpu);
     CHECK_OK(sn_backend_cpu_create(0, &cpu));
     const char *modes[2] = {"gemm", "cudnn"};
