@@ -1,18 +1,30 @@
 /* Wrappers of the optional graph and memory hooks (issue 8): on a backend without them a graph
  * run is a plain call. See backend.h for the contract of sn_graph_run. */
 #include "backend/backend.h"
+#include "core/log.h"
 
 sana_status sn_graph_run(sn_backend *be, sn_graph **graph, sn_graph_fn fn, void *user) {
     if (!be || !graph || !fn) return sn_fail(SANA_ERR_INTERNAL, "graph run: missing argument");
     if (!be->ops->graph_begin) return fn(user);
     /* at most two rounds: a dry run that differs from the capture is followed by a new capture */
     for (int round = 0; round < 2; round++) {
-        SN_TRY(be->ops->graph_begin(be, graph));
+        if (be->ops->graph_begin(be, graph) != SANA_OK) { /* e.g. the stream cannot capture now */
+            sn_log(SANA_LOG_WARN, "graph run: %s; running this call without a graph", sn_error_text());
+            sn_error_clear();
+            return fn(user);
+        }
         sana_status st = fn(user);
         int launchable = 0;
         sana_status end = be->ops->graph_end(be, *graph, st, &launchable);
         SN_TRY(st);
-        SN_TRY(end);
+        if (end != SANA_OK) {
+            /* fn ran fine but the capture around it failed (on a GPU: invalidated by another
+             * thread's synchronising call such as a cudaFree, or no memory for the graph). The
+             * captured ops never ran, so run them plainly this once; the next call captures again. */
+            sn_log(SANA_LOG_WARN, "graph run: %s; running this call without a graph", sn_error_text());
+            sn_error_clear();
+            return fn(user);
+        }
         if (launchable) return be->ops->graph_launch(be, *graph);
     }
     return sn_fail(SANA_ERR_INTERNAL, "graph run: a fresh capture could not be launched");
