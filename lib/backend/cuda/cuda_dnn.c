@@ -278,7 +278,8 @@ sana_status sn_cuda_dnn_conv2d_band(sn_backend *be, const sn_tensor *x, int64_t 
                                     sn_tensor *y, int64_t y_row0, int *done) {
     sn_cuda *c = sn_cuda_of(be);
     *done = 0;
-    if (!c->dnn || w->dtype != x->dtype || y->dtype != x->dtype) return SANA_OK;
+    /* cuDNN sees only w and the chunk scratch (256-byte aligned); x and y meet only our kernels */
+    if (!c->dnn || w->dtype != x->dtype || y->dtype != x->dtype || (uintptr_t)w->data % 16) return SANA_OK;
     const int64_t B = x->shape[0], Ci = x->shape[1], Hx = x->shape[2], Wx = x->shape[3];
     const int64_t Co = w->shape[0], Ho = y->shape[2];
     sn_dnn_key key;
