@@ -16,6 +16,7 @@
 
 #include "ae/dcae.h"
 #include "backend/backend.h"
+#include "core/threads.h"
 
 static double now_s(void) {
     struct timespec ts;
@@ -62,6 +63,7 @@ int main(int argc, char **argv) {
     sn_backend *be;
     sana_status st = sn_backend_cpu_create(threads, &be);
     if (st) return fail("backend", st);
+    sn_threads_set(be->n_threads); /* what the API does for a context */
     sn_dcae_config cfg;
     sn_dcae_config_sana(&cfg);
     double t0 = now_s();

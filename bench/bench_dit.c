@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "backend/backend.h"
+#include "core/threads.h"
 #include "dit/dit.h"
 
 /* Configs as published (transformer/config.json of the diffusers repos; spec §2.2). */
@@ -87,6 +88,7 @@ int main(int argc, char **argv) {
     sn_backend *be;
     sana_status st = sn_backend_cpu_create(threads, &be);
     if (st) return fail("backend", st);
+    sn_threads_set(be->n_threads); /* what the API does for a context */
     double t0 = now_s();
     sn_dit *dit;
     st = sn_dit_create_random(be, cfg, 1, &dit);

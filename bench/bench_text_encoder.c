@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/dtype.h"
+#include "core/threads.h"
 #include "encoder/gemma.h"
 
 static double now(void) {
@@ -93,6 +94,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s\n", sn_error_text());
         return 1;
     }
+    sn_threads_set(be->n_threads); /* what the API does for a context */
     printf("{\"bench\": \"text_encoder\", \"backend\": \"cpu\", \"threads\": %d, \"layers_run\": %d, "
            "\"hidden\": %lld, \"results\": [",
            be->n_threads, layers, (long long)H);

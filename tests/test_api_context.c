@@ -1,6 +1,8 @@
 /* The public context calls: params defaults, create/free, NULL handling, struct_size rules
  * (too small is refused; fields beyond it are not read), the last error text of a failed call
- * on the context (model folders that are missing or lack a component), and the cancel flag. */
+ * on the context (model folders that are missing or lack a component), the cancel flag, and
+ * the thread count a call runs with. */
+#include <omp.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <string.h>
@@ -145,8 +147,42 @@ static void test_cancel(sana_context *ctx) {
     CHECK(sana_context_last_error(ctx)[0] == '\0', "a successful call clears the last error");
 }
 
+/* n_threads is honoured: a call on a CPU context runs its OpenMP regions with the context's
+ * thread count, and the calling thread's own setting is back when the call returns. */
+static void test_threads(void) {
+    omp_set_num_threads(5);
+    sana_context_params p;
+    sana_context_params_init(&p);
+    p.backend = SANA_BACKEND_CPU;
+    p.n_threads = 3;
+    sana_context *ctx = NULL;
+    CHECK_OK(sana_context_create(&p, &ctx));
+    if (!ctx) return;
+    CHECK(omp_get_max_threads() == 5, "creating a context leaves the caller's setting");
+    sn_api_enter(ctx);
+    CHECK(omp_get_max_threads() == 3, "inside a call: %d threads, asked 3", omp_get_max_threads());
+    int team = 0;
+#pragma omp parallel
+#pragma omp single
+    team = omp_get_num_threads();
+    CHECK(team == 3, "a parallel region inside the call has %d threads", team);
+    sn_api_leave(ctx, SANA_OK);
+    CHECK(omp_get_max_threads() == 5, "after the call: %d, the caller had 5", omp_get_max_threads());
+    sana_context_free(ctx);
+
+    /* 0 = OpenMP's default of the creating thread */
+    p.n_threads = 0;
+    CHECK_OK(sana_context_create(&p, &ctx));
+    if (!ctx) return;
+    sn_api_enter(ctx);
+    CHECK(omp_get_max_threads() == 5, "n_threads 0 keeps the default: %d", omp_get_max_threads());
+    sn_api_leave(ctx, SANA_OK);
+    sana_context_free(ctx);
+}
+
 int main(void) {
     test_params();
+    test_threads();
     sana_context_params p;
     sana_context_params_init(&p);
     p.backend = SANA_BACKEND_CPU;

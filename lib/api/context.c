@@ -112,6 +112,7 @@ void sn_api_enter(sana_context *ctx) {
     sn_log_bind(ctx->sink.fn ? &ctx->sink : NULL);
     sn_call_bind_cancel(&ctx->cancel);
     sn_backend_bind_call(ctx->be);
+    ctx->caller_threads = ctx->kind == SANA_BACKEND_CPU ? sn_threads_set(ctx->be->n_threads) : 0;
 }
 
 sana_status sn_api_leave(sana_context *ctx, sana_status status) {
@@ -123,6 +124,7 @@ sana_status sn_api_leave(sana_context *ctx, sana_status status) {
     sn_call_bind_cancel(NULL);
     sn_backend_bind_call(NULL);
     sn_log_bind(NULL);
+    sn_threads_set(ctx->caller_threads);
     sn_mutex_unlock(&ctx->lock);
     return status;
 }

@@ -1,17 +1,9 @@
-#define _GNU_SOURCE
 #include "core/threads.h"
 
-#include <sched.h>
-#include <unistd.h>
+#include <omp.h>
 
-int sn_cpu_count(void) {
-#ifdef CPU_COUNT
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0) {
-        int n = CPU_COUNT(&set);
-        if (n > 0) return n;
-    }
-#endif
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
+int sn_threads_set(int n) {
+    int prev = omp_get_max_threads();
+    if (n > 0 && n != prev) omp_set_num_threads(n);
+    return prev;
 }

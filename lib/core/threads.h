@@ -12,7 +12,9 @@ static inline void sn_mutex_destroy(sn_mutex *m) { pthread_mutex_destroy(m); }
 static inline void sn_mutex_lock(sn_mutex *m) { pthread_mutex_lock(m); }
 static inline void sn_mutex_unlock(sn_mutex *m) { pthread_mutex_unlock(m); }
 
-/* Number of cores the process may use. */
-int sn_cpu_count(void);
+/* OpenMP threads of the parallel regions this thread starts from now on (n > 0; 0 leaves it):
+ * OpenMP's per-thread setting, so other threads of the application keep theirs. Returns the
+ * previous value, for the caller to put back. */
+int sn_threads_set(int n);
 
 #endif

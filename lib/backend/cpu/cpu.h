@@ -12,6 +12,32 @@
 void sn_cpu_sgemm(int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
                   int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 
+/* The threads of one pool (OpenMP) run the GEMMs: sn_cpu_sgemm cuts C over the OpenMP team and
+ * every thread calls a single-threaded BLAS sgemm on its slice (see cpu_blas_threads.c).
+ * sn_cpu_sgemm_team is that per-thread share, for ops that run their own parallel region: every
+ * thread of the team calls it with its id; sn_cpu_gemm_threads is the team size sn_cpu_sgemm
+ * uses (1 for small products or inside a parallel region). */
+typedef struct sn_gemm_slice {
+    int64_t m0, m1, n0, n1; /* rows [m0, m1) and columns [n0, n1) of C */
+} sn_gemm_slice;
+void sn_cpu_gemm_slice(int64_t M, int64_t N, int tid, int nt, sn_gemm_slice *s);
+void sn_cpu_sgemm_team(int tid, int nt, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                       const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                       float *C, int64_t ldc);
+int sn_cpu_gemm_threads(int64_t M, int64_t N, int64_t K);
+
+/* The linked BLAS's threading: OpenBLAS's openblas_get_parallel() (0 sequential, 1 pthreads,
+ * 2 OpenMP), -1 when the BLAS is not OpenBLAS or there is none. */
+enum { SN_BLAS_UNKNOWN = -1, SN_BLAS_SEQUENTIAL = 0, SN_BLAS_PTHREADS = 1, SN_BLAS_OPENMP = 2 };
+int sn_cpu_blas_threading(void);
+/* Around every stretch of BLAS calls (after sizing the team: the calling thread's OpenMP
+ * thread count reads 1 inside): makes each BLAS call single-threaded. Sets the calling thread's
+ * OpenMP thread count to 1 (OpenMP-threaded BLAS) and, with pthread OpenBLAS, its process-wide
+ * thread count to 1 while any such stretch runs in the process; both are put back on leave.
+ * Nests; thread-safe. */
+void sn_cpu_blas_enter(void);
+void sn_cpu_blas_leave(void);
+
 float sn_cpu_act(sn_act act, float x);
 
 sana_status sn_cpu_linear(sn_backend *be, const sn_tensor *x, const sn_tensor *w,

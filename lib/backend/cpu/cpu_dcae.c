@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include <omp.h>
+
 #include "backend/cpu/cpu.h"
 
 /* One output row at a time: im2col of that row into cols[Ci*kh*kw, Wo], then one GEMM
@@ -24,46 +26,61 @@ sana_status sn_cpu_conv2d_band(sn_backend *be, const sn_tensor *x, int64_t x_row
     float *cols = sn_arena_alloc(&be->scratch, (size_t)(K * Wo) * sizeof(float));
     if (!cols) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "conv2d_band: %lld bytes of columns",
                               (long long)(K * Wo * 4));
+    /* One parallel region per output row: the im2col rows are shared out, then every thread
+     * computes its slice of the row's GEMM (sn_cpu_sgemm_team: the cut depends only on the
+     * shape, so bands stay exact) and adds the bias to it. */
+    const int nt = sn_cpu_gemm_threads(Co, Wo, K);
+    sn_cpu_blas_enter();
     for (int64_t n = 0; n < B; n++) {
         const float *xn = X + n * Ci * Hx * Wx;
         float *yn = Y + n * Co * Ho * Wo;
         for (int64_t r = 0; r < Ho; r++) {
             const int64_t oy = y_row0 + r; /* row in the whole output */
-            for (int64_t ci = 0; ci < Ci; ci++)
-                for (int64_t ky = 0; ky < kh; ky++) {
-                    const int64_t iy = oy * stride - pad + ky; /* row of the (upsampled) input */
-                    for (int64_t kx = 0; kx < kw; kx++) {
-                        float *row = cols + ((ci * kh + ky) * kw + kx) * Wo;
-                        if (iy < 0 || iy >= Hin) {
-                            memset(row, 0, (size_t)Wo * sizeof(float));
-                            continue;
-                        }
-                        const float *src = xn + (ci * Hx + (iy / up - x_row0)) * Wx;
-                        /* output columns whose input column is inside: [lo, hi) */
-                        int64_t lo = 0, hi = Wo;
-                        while (lo < Wo && lo * stride - pad + kx < 0) lo++;
-                        while (hi > lo && (hi - 1) * stride - pad + kx >= Win) hi--;
-                        for (int64_t ox = 0; ox < lo; ox++) row[ox] = 0.0f;
-                        for (int64_t ox = hi; ox < Wo; ox++) row[ox] = 0.0f;
-                        const int64_t off = kx - pad;
-                        if (stride == 1 && up == 1) {
-                            memcpy(row + lo, src + lo + off, (size_t)(hi - lo) * sizeof(float));
-                        } else if (stride == 1 && up == 2) {
-                            for (int64_t ox = lo; ox < hi; ox++) row[ox] = src[(ox + off) >> 1];
-                        } else if (up == 1) {
-                            for (int64_t ox = lo; ox < hi; ox++) row[ox] = src[ox * stride + off];
-                        } else {
-                            for (int64_t ox = lo; ox < hi; ox++) row[ox] = src[(ox * stride + off) / up];
+            float *yr = yn + r * Wo;
+#pragma omp parallel num_threads(nt)
+            {
+#pragma omp for collapse(2) schedule(static)
+                for (int64_t ci = 0; ci < Ci; ci++)
+                    for (int64_t ky = 0; ky < kh; ky++) {
+                        const int64_t iy = oy * stride - pad + ky; /* row of the (upsampled) input */
+                        for (int64_t kx = 0; kx < kw; kx++) {
+                            float *row = cols + ((ci * kh + ky) * kw + kx) * Wo;
+                            if (iy < 0 || iy >= Hin) {
+                                memset(row, 0, (size_t)Wo * sizeof(float));
+                                continue;
+                            }
+                            const float *src = xn + (ci * Hx + (iy / up - x_row0)) * Wx;
+                            /* output columns whose input column is inside: [lo, hi) */
+                            int64_t lo = 0, hi = Wo;
+                            while (lo < Wo && lo * stride - pad + kx < 0) lo++;
+                            while (hi > lo && (hi - 1) * stride - pad + kx >= Win) hi--;
+                            for (int64_t ox = 0; ox < lo; ox++) row[ox] = 0.0f;
+                            for (int64_t ox = hi; ox < Wo; ox++) row[ox] = 0.0f;
+                            const int64_t off = kx - pad;
+                            if (stride == 1 && up == 1) {
+                                memcpy(row + lo, src + lo + off, (size_t)(hi - lo) * sizeof(float));
+                            } else if (stride == 1 && up == 2) {
+                                for (int64_t ox = lo; ox < hi; ox++) row[ox] = src[(ox + off) >> 1];
+                            } else if (up == 1) {
+                                for (int64_t ox = lo; ox < hi; ox++) row[ox] = src[ox * stride + off];
+                            } else {
+                                for (int64_t ox = lo; ox < hi; ox++)
+                                    row[ox] = src[(ox * stride + off) / up];
+                            }
                         }
                     }
+                const int tid = omp_get_thread_num(), team = omp_get_num_threads();
+                sn_cpu_sgemm_team(tid, team, 0, Co, Wo, K, 1.0f, Wt, K, cols, Wo, 0.0f, yr, Ho * Wo);
+                if (bias) {
+                    sn_gemm_slice sl;
+                    sn_cpu_gemm_slice(Co, Wo, tid, team, &sl);
+                    for (int64_t c = sl.m0; c < sl.m1; c++)
+                        for (int64_t ox = sl.n0; ox < sl.n1; ox++) yr[c * Ho * Wo + ox] += bias[c];
                 }
-            float *yr = yn + r * Wo;
-            sn_cpu_sgemm(0, Co, Wo, K, 1.0f, Wt, K, cols, Wo, 0.0f, yr, Ho * Wo);
-            if (bias)
-                for (int64_t c = 0; c < Co; c++)
-                    for (int64_t ox = 0; ox < Wo; ox++) yr[c * Ho * Wo + ox] += bias[c];
+            }
         }
     }
+    sn_cpu_blas_leave();
     sn_scratch_reset(be, m);
     return SANA_OK;
 }

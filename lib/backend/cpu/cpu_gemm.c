@@ -3,21 +3,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <omp.h>
+
 #include "backend/cpu/cpu.h"
 
 #ifdef SANA_HAVE_CBLAS
 #include <cblas.h>
 #endif
 
-void sn_cpu_sgemm(int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
-                  int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+/* One single-threaded sgemm (called inside a parallel region, or where OpenBLAS was told to
+ * use one thread: see cpu_blas_threads.c). */
+static void sn_sgemm_1(int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                       int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
     if (M == 0 || N == 0) return;
 #ifdef SANA_HAVE_CBLAS
     cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)M, (int)N,
                 (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
 #else
-    /* Portable fallback: rows in parallel, dot products accumulated in float. */
-#pragma omp parallel for schedule(static)
+    /* Portable fallback: dot products accumulated in float, in k order. */
     for (int64_t i = 0; i < M; i++) {
         float *c = C + i * ldc;
         const float *a = A + i * lda;
@@ -38,6 +41,65 @@ void sn_cpu_sgemm(int trans_b, int64_t M, int64_t N, int64_t K, float alpha, con
         }
     }
 #endif
+}
+
+/* The longer side of C is cut into whole blocks (16 columns: the BLAS kernels' vector width
+ * along a row; 4 rows), as evenly as the blocks allow. The cut depends only on (M, N, nt):
+ * a banded DC-AE decode sees the same cut for the same GEMM shape in every band. */
+void sn_cpu_gemm_slice(int64_t M, int64_t N, int tid, int nt, sn_gemm_slice *s) {
+    const int by_cols = N >= M;
+    const int64_t len = by_cols ? N : M, align = by_cols ? 16 : 4;
+    const int64_t blocks = (len + align - 1) / align;
+    const int64_t parts = nt < blocks ? nt : blocks;
+    int64_t lo = 0, hi = 0;
+    if (tid < parts) {
+        lo = tid * blocks / parts * align;
+        hi = (tid + 1) * blocks / parts * align;
+        if (hi > len) hi = len;
+    }
+    s->m0 = 0, s->m1 = M, s->n0 = 0, s->n1 = N;
+    if (by_cols) s->n0 = lo, s->n1 = hi;
+    else s->m0 = lo, s->m1 = hi;
+}
+
+void sn_cpu_sgemm_team(int tid, int nt, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                       const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                       float *C, int64_t ldc) {
+    sn_gemm_slice s;
+    sn_cpu_gemm_slice(M, N, tid, nt, &s);
+    if (s.m1 <= s.m0 || s.n1 <= s.n0) return;
+    const float *Bs = trans_b ? B + s.n0 * ldb : B + s.n0;
+    sn_sgemm_1(trans_b, s.m1 - s.m0, s.n1 - s.n0, K, alpha, A + s.m0 * lda, lda, Bs, ldb, beta,
+               C + s.m0 * ldc + s.n0, ldc);
+}
+
+int sn_cpu_gemm_threads(int64_t M, int64_t N, int64_t K) {
+    /* Every slice keeps at least ~2^23 multiply-adds (a slice gets at least half of its even
+     * share of 2^24): enough to pay for a fork/join and for each thread packing its operands,
+     * and above the sizes where OpenBLAS switches to its small-matrix and "direct" sgemm kernels
+     * (<= 1e6 and < 7.3e6 multiply-adds), which sum in another order. Large products computed
+     * whole or in slices then take the same kernel, each element the same arithmetic, so the
+     * result does not depend on the thread count (tests/test_cpu_gemm_threads.c). */
+    const double macs = (double)M * (double)N * (double)K;
+    if (omp_in_parallel() || macs < 2.0 * 16777216.0) return 1;
+    const double most = macs / 16777216.0;
+    const int nt = omp_get_max_threads();
+    return (double)nt < most ? nt : (int)most;
+}
+
+void sn_cpu_sgemm(int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                  int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+    if (M == 0 || N == 0) return;
+    const int nt = sn_cpu_gemm_threads(M, N, K);
+    sn_cpu_blas_enter();
+    if (nt <= 1) {
+        sn_sgemm_1(trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    } else {
+#pragma omp parallel num_threads(nt)
+        sn_cpu_sgemm_team(omp_get_thread_num(), omp_get_num_threads(), trans_b, M, N, K, alpha, A,
+                          lda, B, ldb, beta, C, ldc);
+    }
+    sn_cpu_blas_leave();
 }
 
 sana_status sn_cpu_linear(sn_backend *be, const sn_tensor *x, const sn_tensor *w,
