@@ -17,7 +17,7 @@ struct sana_context {
     sn_mutex lock; /* one call at a time */
     atomic_int cancel;
     sn_log_sink sink;
-    int caller_threads; /* the calling thread's OpenMP thread count, restored on leave */
+    int caller_threads; /* the calling thread's thread count (sn_threads_set), restored on leave */
     char last_error[SN_ERR_CAP];
 };
 
@@ -54,9 +54,9 @@ struct sana_tensor {
 };
 
 /* Every public call on a context runs between these two: enter takes the context's lock,
- * binds its log sink and cancel flag, sets the calling thread's OpenMP thread count to the
- * context's n_threads (CPU backend), and clears the error; leave stores the error text and
- * releases and restores everything. `return sn_api_leave(ctx, status);` */
+ * binds its log sink and cancel flag, sets the calling thread's thread count to the context's
+ * n_threads (CPU backend; sn_threads_set), and clears the error; leave stores the error text
+ * and releases and restores everything. `return sn_api_leave(ctx, status);` */
 void sn_api_enter(sana_context *ctx);
 sana_status sn_api_leave(sana_context *ctx, sana_status status);
 

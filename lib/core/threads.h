@@ -12,8 +12,9 @@ static inline void sn_mutex_destroy(sn_mutex *m) { pthread_mutex_destroy(m); }
 static inline void sn_mutex_lock(sn_mutex *m) { pthread_mutex_lock(m); }
 static inline void sn_mutex_unlock(sn_mutex *m) { pthread_mutex_unlock(m); }
 
-/* OpenMP threads of the parallel regions this thread starts from now on (n > 0; 0 leaves it):
- * OpenMP's per-thread setting, so other threads of the application keep theirs. Returns the
+/* Threads of the parallel ops this thread starts from now on (n > 0; 0 leaves it). Kept in
+ * OpenMP's per-thread setting (omp_set_num_threads), which lib/core/pool reads, so other
+ * threads of the application keep theirs and OMP_NUM_THREADS is the default. Returns the
  * previous value, for the caller to put back. */
 int sn_threads_set(int n);
 

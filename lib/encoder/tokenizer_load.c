@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "core/log.h"
+#include "core/pool.h"
 #include "encoder/tokenizer_internal.h"
 #include "encoder/tokenizer_json.h"
 
@@ -311,6 +312,24 @@ static void merge_resolve_group(const sn_tokenizer *t, const sn_json *j, const i
     }
 }
 
+typedef struct {
+    const sn_tokenizer *t;
+    const sn_json *j;
+    const int32_t *node;
+    int32_t *res;
+    int64_t n;
+} merge_groups_job;
+
+/* groups [g0, g1) of MERGE_GROUP merges */
+static void merge_groups(void *p, int64_t g0, int64_t g1) {
+    const merge_groups_job *m = p;
+    for (int64_t gi = g0; gi < g1; gi++) {
+        const int64_t g = gi * MERGE_GROUP;
+        merge_resolve_group(m->t, m->j, m->node + g, m->res + 3 * g,
+                            (int)(m->n - g < MERGE_GROUP ? m->n - g : MERGE_GROUP));
+    }
+}
+
 /* Merges: rank = position in the list. The 1.7 M vocab lookups (a, b, a+b for each merge) are
  * independent reads, so they run in parallel; errors are then reported in list order and the
  * pairs inserted in one serial pass. */
@@ -336,10 +355,8 @@ static sana_status load_merges(loader *L, int32_t model) {
     for (int32_t c = merges >= 0 ? j->nodes[merges].a : -1; c >= 0; c = j->nodes[c].next)
         node[k++] = c;
 
-    long long nn = (long long)count;
-#pragma omp parallel for schedule(static, 4096)
-    for (long long g = 0; g < nn; g += MERGE_GROUP)
-        merge_resolve_group(t, j, node + g, res + 3 * g, (int)(nn - g < MERGE_GROUP ? nn - g : MERGE_GROUP));
+    merge_groups_job mj = {t, j, node, res, (int64_t)count};
+    sn_parallel_for(((int64_t)count + MERGE_GROUP - 1) / MERGE_GROUP, merge_groups, &mj);
 
     for (size_t i = 0; i < count; i++) {
         const int32_t *r = res + 3 * i;

@@ -1,4 +1,4 @@
-/* The CPU backend: the fp32 reference. BLAS sgemm where available, OpenMP threads. */
+/* The CPU backend: the fp32 reference. BLAS sgemm where available, threads from lib/core/pool. */
 #ifndef SN_BACKEND_CPU_H
 #define SN_BACKEND_CPU_H
 
@@ -12,11 +12,11 @@
 void sn_cpu_sgemm(int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
                   int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 
-/* The threads of one pool (OpenMP) run the GEMMs: sn_cpu_sgemm cuts C over the OpenMP team and
+/* The threads of one pool (lib/core/pool) run the GEMMs: sn_cpu_sgemm cuts C over a team and
  * every thread calls a single-threaded BLAS sgemm on its slice (see cpu_blas_threads.c).
- * sn_cpu_sgemm_team is that per-thread share, for ops that run their own parallel region: every
+ * sn_cpu_sgemm_team is that per-thread share, for ops that run their own pool tasks: every
  * thread of the team calls it with its id; sn_cpu_gemm_threads is the team size sn_cpu_sgemm
- * uses (1 for small products or inside a parallel region). */
+ * uses (1 for small products or inside a pool task). */
 typedef struct sn_gemm_slice {
     int64_t m0, m1, n0, n1; /* rows [m0, m1) and columns [n0, n1) of C */
 } sn_gemm_slice;

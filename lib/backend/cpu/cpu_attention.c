@@ -3,9 +3,11 @@
  * so that the scores of a row are a sum of axpys over the head dim (vectorised, and each score
  * still accumulates q·k in head-dim order). Softmax in fp32 with the max subtracted. */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "backend/cpu/cpu.h"
+#include "core/pool.h"
 
 #define SN_ATT_ROWS 64 /* query rows per task */
 
@@ -47,46 +49,57 @@ static void sn_att_row(const sn_attn_params *p, const float *qi, const float *kt
     }
 }
 
+typedef struct {
+    const sn_attn_params *p;
+    const float *Q, *K, *V, *M;
+    float *Y;
+    int64_t Hq, Hk, Nq, Nk, D, Dv, group, blocks, mask_rows, tasks;
+    atomic_int failed;
+} sn_att_job;
+
+/* this thread's share of the (batch, head, block of query rows) tasks */
+static void sn_att_task(void *arg, int tid, int nt) {
+    sn_att_job *j = arg;
+    const int64_t Nk = j->Nk, D = j->D, Dv = j->Dv, Nq = j->Nq, Hq = j->Hq;
+    int64_t t0, t1;
+    sn_pool_share(j->tasks, tid, nt, &t0, &t1);
+    if (t1 <= t0) return;
+    /* K of one head transposed [D, Nk], and one row of scores */
+    float *kt = malloc((size_t)(D * Nk + Nk + 1) * sizeof(float));
+    if (!kt) {
+        atomic_store(&j->failed, 1);
+        return;
+    }
+    float *s = kt + D * Nk;
+    for (int64_t t = t0; t < t1; t++) {
+        const int64_t b = t / (Hq * j->blocks), h = t / j->blocks % Hq, blk = t % j->blocks;
+        const float *kb = j->K + (b * j->Hk + h / j->group) * Nk * D;
+        const float *vb = j->V + (b * j->Hk + h / j->group) * Nk * Dv;
+        for (int64_t jj = 0; jj < Nk; jj++)
+            for (int64_t d = 0; d < D; d++) kt[d * Nk + jj] = kb[jj * D + d];
+        int64_t i1 = (blk + 1) * SN_ATT_ROWS < Nq ? (blk + 1) * SN_ATT_ROWS : Nq;
+        for (int64_t i = blk * SN_ATT_ROWS; i < i1; i++) {
+            const float *mrow =
+                j->M ? j->M + (b * j->mask_rows + (j->mask_rows > 1 ? i : 0)) * Nk : NULL;
+            sn_att_row(j->p, j->Q + ((b * Hq + h) * Nq + i) * D, kt, vb, mrow, i, Nk, D, Dv, s,
+                       j->Y + ((b * Hq + h) * Nq + i) * Dv);
+        }
+    }
+    free(kt);
+}
+
 sana_status sn_cpu_attention(sn_backend *be, const sn_tensor *q, const sn_tensor *k,
                              const sn_tensor *v, const sn_attn_params *p, sn_tensor *y) {
     (void)be;
-    int64_t B = q->shape[0], Hq = q->shape[1], Nq = q->shape[2], D = q->shape[3];
-    int64_t Hk = k->shape[1], Nk = k->shape[2], Dv = v->shape[3];
-    int64_t group = Hq / Hk, blocks = (Nq + SN_ATT_ROWS - 1) / SN_ATT_ROWS;
-    const float *Q = SN_CF(q), *K = SN_CF(k), *V = SN_CF(v);
-    const float *M = p->mask ? SN_CF(p->mask) : NULL;
-    int64_t mask_rows = p->mask ? (p->mask->ndim >= 2 ? p->mask->shape[p->mask->ndim - 2] : 1) : 0;
-    float *Y = SN_F(y);
-    int failed = 0;
-
-#pragma omp parallel
-    {
-        /* per thread: K of one head transposed [D, Nk], and one row of scores */
-        float *kt = malloc((size_t)(D * Nk + Nk + 1) * sizeof(float));
-        float *s = kt ? kt + D * Nk : NULL;
-        if (!kt) {
-#pragma omp atomic write
-            failed = 1;
-        }
-#pragma omp for collapse(3) schedule(static)
-        for (int64_t b = 0; b < B; b++)
-            for (int64_t h = 0; h < Hq; h++)
-                for (int64_t blk = 0; blk < blocks; blk++) {
-                    if (!kt) continue;
-                    const float *kb = K + (b * Hk + h / group) * Nk * D;
-                    const float *vb = V + (b * Hk + h / group) * Nk * Dv;
-                    for (int64_t j = 0; j < Nk; j++)
-                        for (int64_t d = 0; d < D; d++) kt[d * Nk + j] = kb[j * D + d];
-                    int64_t i1 = (blk + 1) * SN_ATT_ROWS < Nq ? (blk + 1) * SN_ATT_ROWS : Nq;
-                    for (int64_t i = blk * SN_ATT_ROWS; i < i1; i++) {
-                        const float *mrow =
-                            M ? M + (b * mask_rows + (mask_rows > 1 ? i : 0)) * Nk : NULL;
-                        sn_att_row(p, Q + ((b * Hq + h) * Nq + i) * D, kt, vb, mrow, i, Nk, D, Dv, s,
-                                   Y + ((b * Hq + h) * Nq + i) * Dv);
-                    }
-                }
-        free(kt);
-    }
-    if (failed) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "attention: score buffer");
+    int64_t B = q->shape[0], Hq = q->shape[1], Nq = q->shape[2];
+    int64_t blocks = (Nq + SN_ATT_ROWS - 1) / SN_ATT_ROWS;
+    sn_att_job j = {p, SN_CF(q), SN_CF(k), SN_CF(v), p->mask ? SN_CF(p->mask) : NULL, SN_F(y), Hq,
+                    k->shape[1], Nq, k->shape[2], q->shape[3], v->shape[3], Hq / k->shape[1],
+                    blocks, p->mask ? (p->mask->ndim >= 2 ? p->mask->shape[p->mask->ndim - 2] : 1) : 0,
+                    B * Hq * blocks, 0};
+    int nt = sn_pool_threads();
+    if (nt > j.tasks) nt = (int)j.tasks;
+    sn_pool_run(nt, sn_att_task, &j);
+    if (atomic_load(&j.failed)) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "attention: score buffer");
     return SANA_OK;
 }

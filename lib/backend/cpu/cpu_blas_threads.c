@@ -1,12 +1,12 @@
-/* One thread pool for the CPU backend. Our ops run on OpenMP (libgomp). OpenBLAS built with
- * pthreads keeps a pool of its own: while it runs a GEMM, idle OpenMP workers spin, and while
- * our ops run, its workers spin, so the two pools fight over the cores (30-50 % more CPU time,
- * docs/performance.md). So the backend splits its GEMMs over its OpenMP team itself
- * (cpu_gemm.c) and every thread calls a single-threaded sgemm on its slice.
+/* One thread pool for the CPU backend. Our ops run on lib/core/pool. A multi-threaded BLAS
+ * keeps a pool of its own (OpenBLAS: pthreads or OpenMP), and two pools fight over the cores:
+ * while one runs, the other's idle threads spin (docs/performance.md). So the backend splits
+ * its GEMMs over its own team (cpu_gemm.c) and every thread calls a single-threaded sgemm on
+ * its slice; this file makes the BLAS single-threaded for those calls.
  *
- * OpenBLAS built with OpenMP runs single-threaded inside an OpenMP parallel region by itself
- * and takes its thread count from the calling thread's OpenMP setting otherwise (set to 1 here
- * for the duration, per thread). The pthread build must be told, and its thread count is
+ * OpenBLAS built with OpenMP (and MKL's GNU threading layer) takes its thread count from the
+ * calling thread's OpenMP setting: set to 1 here for the duration, per thread (pool workers
+ * keep 1 for good). The pthread build must be told, and its thread count is
  * process-wide state that the application may own too: it is set to 1 only while a libsana
  * GEMM runs (counted over all threads of the process) and the application's value is put back
  * when the last one ends.
@@ -45,8 +45,8 @@ static int sn_blas_saved;  /* the application's OpenBLAS thread count, restored 
 
 /* OpenMP-threaded BLAS libraries (OpenBLAS's OpenMP build, MKL's GNU threading layer) take
  * their thread count from the calling thread's OpenMP setting: 1 while this thread is inside a
- * GEMM section, so that a product computed whole (small, or inside a parallel region) never
- * starts a team of its own and computes the same whatever the thread count. */
+ * GEMM section, so that a product computed whole never starts an OpenMP team of its own and
+ * computes the same whatever the thread count. */
 static _Thread_local int sn_omp_depth, sn_omp_saved;
 
 void sn_cpu_blas_enter(void) {

@@ -2,6 +2,7 @@
 #include <math.h>
 
 #include "backend/cpu/cpu.h"
+#include "core/pool.h"
 
 float sn_cpu_act(sn_act act, float x) {
     switch (act) {
@@ -17,14 +18,40 @@ float sn_cpu_act(sn_act act, float x) {
     return x;
 }
 
+typedef struct {
+    const float *X, *Bv;
+    float *Y;
+    sn_act act;
+    float alpha, beta;
+    int nd;
+    sn_binop op;
+    int64_t shape[SN_MAX_DIMS], stride[SN_MAX_DIMS]; /* binary: b's; permute: y's, x's per y axis */
+} sn_elem_job;
+
+static void sn_unary_range(void *p, int64_t i0, int64_t i1) {
+    const sn_elem_job *j = p;
+    for (int64_t i = i0; i < i1; i++) j->Y[i] = sn_cpu_act(j->act, j->X[i]);
+}
+
 sana_status sn_cpu_unary(sn_backend *be, sn_act act, const sn_tensor *x, sn_tensor *y) {
     (void)be;
-    int64_t n = sn_numel(x);
-    const float *X = SN_CF(x);
-    float *Y = SN_F(y);
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++) Y[i] = sn_cpu_act(act, X[i]);
+    sn_elem_job j = {.X = SN_CF(x), .Y = SN_F(y), .act = act};
+    sn_parallel_for(sn_numel(x), sn_unary_range, &j);
     return SANA_OK;
+}
+
+static void sn_binary_range(void *p, int64_t i0, int64_t i1) {
+    const sn_elem_job *j = p;
+    for (int64_t i = i0; i < i1; i++) {
+        int64_t rem = i, bo = 0;
+        for (int d = j->nd - 1; d >= 0; d--) {
+            int64_t idx = rem % j->shape[d];
+            rem /= j->shape[d];
+            bo += idx * j->stride[d];
+        }
+        float u = j->X[i], v = j->Bv[bo];
+        j->Y[i] = j->op == SN_ADD ? u + v : j->op == SN_MUL ? u * v : u - v;
+    }
 }
 
 sana_status sn_cpu_binary(sn_backend *be, sn_binop op, const sn_tensor *a, const sn_tensor *b,
@@ -40,31 +67,34 @@ sana_status sn_cpu_binary(sn_backend *be, sn_binop op, const sn_tensor *a, const
         if (bi >= 0 && b->shape[bi] != 1) bstride[i] = st;
         if (bi >= 0) st *= b->shape[bi];
     }
-    int64_t n = sn_numel(a);
-    const float *A = SN_CF(a), *Bv = SN_CF(b);
-    float *Y = SN_F(y);
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++) {
-        int64_t rem = i, bo = 0;
-        for (int d = nd - 1; d >= 0; d--) {
-            int64_t idx = rem % ashape[d];
-            rem /= ashape[d];
-            bo += idx * bstride[d];
-        }
-        float u = A[i], v = Bv[bo];
-        Y[i] = op == SN_ADD ? u + v : op == SN_MUL ? u * v : u - v;
-    }
+    sn_elem_job j = {.X = SN_CF(a), .Bv = SN_CF(b), .Y = SN_F(y), .nd = nd, .op = op};
+    for (int i = 0; i < SN_MAX_DIMS; i++) j.shape[i] = ashape[i], j.stride[i] = bstride[i];
+    sn_parallel_for(sn_numel(a), sn_binary_range, &j);
     return SANA_OK;
+}
+
+static void sn_scale_range(void *p, int64_t i0, int64_t i1) {
+    const sn_elem_job *j = p;
+    for (int64_t i = i0; i < i1; i++) j->Y[i] = j->X[i] * j->alpha + j->beta;
 }
 
 sana_status sn_cpu_scale(sn_backend *be, const sn_tensor *x, float alpha, float beta, sn_tensor *y) {
     (void)be;
-    int64_t n = sn_numel(x);
-    const float *X = SN_CF(x);
-    float *Y = SN_F(y);
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++) Y[i] = X[i] * alpha + beta;
+    sn_elem_job j = {.X = SN_CF(x), .Y = SN_F(y), .alpha = alpha, .beta = beta};
+    sn_parallel_for(sn_numel(x), sn_scale_range, &j);
     return SANA_OK;
+}
+
+static void sn_permute_range(void *p, int64_t i0, int64_t i1) {
+    const sn_elem_job *j = p;
+    for (int64_t i = i0; i < i1; i++) {
+        int64_t rem = i, xo = 0;
+        for (int d = j->nd - 1; d >= 0; d--) {
+            xo += (rem % j->shape[d]) * j->stride[d];
+            rem /= j->shape[d];
+        }
+        j->Y[i] = j->X[xo];
+    }
 }
 
 sana_status sn_cpu_permute(sn_backend *be, const sn_tensor *x, const int32_t *perm, sn_tensor *y) {
@@ -80,17 +110,8 @@ sana_status sn_cpu_permute(sn_backend *be, const sn_tensor *x, const int32_t *pe
         ys[i] = y->shape[i];
         ystr_x[i] = xs[perm[i]]; /* stride in x of y's axis i */
     }
-    int64_t n = sn_numel(x);
-    const float *X = SN_CF(x);
-    float *Y = SN_F(y);
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++) {
-        int64_t rem = i, xo = 0;
-        for (int d = nd - 1; d >= 0; d--) {
-            xo += (rem % ys[d]) * ystr_x[d];
-            rem /= ys[d];
-        }
-        Y[i] = X[xo];
-    }
+    sn_elem_job j = {.X = SN_CF(x), .Y = SN_F(y), .nd = nd};
+    for (int i = 0; i < SN_MAX_DIMS; i++) j.shape[i] = ys[i], j.stride[i] = i < nd ? ystr_x[i] : 0;
+    sn_parallel_for(sn_numel(x), sn_permute_range, &j);
     return SANA_OK;
 }

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <omp.h>
 
 #include "backend/cpu/cpu.h"
+#include "core/pool.h"
 
 #ifdef SANA_HAVE_CBLAS
 #include <cblas.h>
@@ -81,10 +81,25 @@ int sn_cpu_gemm_threads(int64_t M, int64_t N, int64_t K) {
      * whole or in slices then take the same kernel, each element the same arithmetic, so the
      * result does not depend on the thread count (tests/test_cpu_gemm_threads.c). */
     const double macs = (double)M * (double)N * (double)K;
-    if (omp_in_parallel() || macs < 2.0 * 16777216.0) return 1;
+    if (macs < 2.0 * 16777216.0) return 1;
     const double most = macs / 16777216.0;
-    const int nt = omp_get_max_threads();
+    const int nt = sn_pool_threads();
     return (double)nt < most ? nt : (int)most;
+}
+
+typedef struct {
+    int trans_b;
+    int64_t M, N, K;
+    float alpha, beta;
+    const float *A, *B;
+    int64_t lda, ldb, ldc;
+    float *C;
+} sn_sgemm_job;
+
+static void sn_sgemm_task(void *p, int tid, int nt) {
+    const sn_sgemm_job *j = p;
+    sn_cpu_sgemm_team(tid, nt, j->trans_b, j->M, j->N, j->K, j->alpha, j->A, j->lda, j->B, j->ldb,
+                      j->beta, j->C, j->ldc);
 }
 
 void sn_cpu_sgemm(int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
@@ -95,11 +110,26 @@ void sn_cpu_sgemm(int trans_b, int64_t M, int64_t N, int64_t K, float alpha, con
     if (nt <= 1) {
         sn_sgemm_1(trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     } else {
-#pragma omp parallel num_threads(nt)
-        sn_cpu_sgemm_team(omp_get_thread_num(), omp_get_num_threads(), trans_b, M, N, K, alpha, A,
-                          lda, B, ldb, beta, C, ldc);
+        sn_sgemm_job j = {trans_b, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C};
+        sn_pool_run(nt, sn_sgemm_task, &j);
     }
     sn_cpu_blas_leave();
+}
+
+typedef struct {
+    float *Y;
+    const float *bias;
+    int64_t N;
+    sn_act act;
+} sn_bias_act_job;
+
+static void sn_bias_act_rows(void *p, int64_t i0, int64_t i1) {
+    const sn_bias_act_job *j = p;
+    for (int64_t i = i0; i < i1; i++)
+        for (int64_t c = 0; c < j->N; c++) {
+            float v = j->Y[i * j->N + c] + (j->bias ? j->bias[c] : 0.0f);
+            j->Y[i * j->N + c] = sn_cpu_act(j->act, v);
+        }
 }
 
 sana_status sn_cpu_linear(sn_backend *be, const sn_tensor *x, const sn_tensor *w,
@@ -109,13 +139,8 @@ sana_status sn_cpu_linear(sn_backend *be, const sn_tensor *x, const sn_tensor *w
     float *Y = SN_F(y);
     sn_cpu_sgemm(1, M, N, K, 1.0f, SN_CF(x), K, SN_CF(w), K, 0.0f, Y, N);
     if (b || act != SN_ACT_NONE) {
-        const float *bias = b ? SN_CF(b) : NULL;
-#pragma omp parallel for schedule(static)
-        for (int64_t i = 0; i < M; i++)
-            for (int64_t j = 0; j < N; j++) {
-                float v = Y[i * N + j] + (bias ? bias[j] : 0.0f);
-                Y[i * N + j] = sn_cpu_act(act, v);
-            }
+        sn_bias_act_job j = {Y, b ? SN_CF(b) : NULL, N, act};
+        sn_parallel_for(M, sn_bias_act_rows, &j);
     }
     return SANA_OK;
 }
@@ -131,6 +156,59 @@ sana_status sn_cpu_matmul(sn_backend *be, const sn_tensor *a, const sn_tensor *b
     return SANA_OK;
 }
 
+typedef struct {
+    const float *X, *Wt, *bias;
+    float *Y;
+    int64_t Ci, Co, H, W, Ho, Wo, kh, kw, s, pad;
+    float *cols; /* im2col */
+    int64_t P, c0; /* im2col: output pixels, first input channel */
+} sn_conv_job;
+
+/* depthwise: one task per (image, channel) */
+static void sn_dw_planes(void *p, int64_t i0, int64_t i1) {
+    const sn_conv_job *j = p;
+    const int64_t H = j->H, W = j->W, Ho = j->Ho, Wo = j->Wo, kh = j->kh, kw = j->kw;
+    for (int64_t i = i0; i < i1; i++) {
+        const int64_t n = i / j->Co, c = i % j->Co;
+        const float *xc = j->X + (n * j->Ci + c) * H * W;
+        const float *wc = j->Wt + c * kh * kw;
+        float *yc = j->Y + (n * j->Co + c) * Ho * Wo;
+        for (int64_t oy = 0; oy < Ho; oy++)
+            for (int64_t ox = 0; ox < Wo; ox++) {
+                float acc = j->bias ? j->bias[c] : 0.0f;
+                for (int64_t ky = 0; ky < kh; ky++) {
+                    int64_t iy = oy * j->s - j->pad + ky;
+                    if (iy < 0 || iy >= H) continue;
+                    for (int64_t kx = 0; kx < kw; kx++) {
+                        int64_t ix = ox * j->s - j->pad + kx;
+                        if (ix < 0 || ix >= W) continue;
+                        acc += xc[iy * W + ix] * wc[ky * kw + kx];
+                    }
+                }
+                yc[oy * Wo + ox] = acc;
+            }
+    }
+}
+
+/* im2col rows [r0, r1) of cols[Ci_g*kh*kw, Ho*Wo] for the group starting at channel c0 */
+static void sn_im2col_rows(void *p, int64_t r0, int64_t r1) {
+    const sn_conv_job *j = p;
+    const int64_t H = j->H, W = j->W, Wo = j->Wo, kh = j->kh, kw = j->kw;
+    const float *xg = j->X + j->c0 * H * W;
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t c = r / (kh * kw), ky = (r / kw) % kh, kx = r % kw;
+        float *row = j->cols + r * j->P;
+        for (int64_t oy = 0; oy < j->Ho; oy++) {
+            int64_t iy = oy * j->s - j->pad + ky;
+            for (int64_t ox = 0; ox < Wo; ox++) {
+                int64_t ix = ox * j->s - j->pad + kx;
+                row[oy * Wo + ox] =
+                    (iy >= 0 && iy < H && ix >= 0 && ix < W) ? xg[(c * H + iy) * W + ix] : 0.0f;
+            }
+        }
+    }
+}
+
 /* Convolution as GEMM per group: W[Co_g, Ci_g*kh*kw] · cols[Ci_g*kh*kw, Ho*Wo]. A 1x1 stride-1
  * convolution needs no im2col at all. Depthwise convolutions (Ci_g = 1) take a direct loop. */
 sana_status sn_cpu_conv2d(sn_backend *be, const sn_tensor *x, const sn_tensor *w,
@@ -143,29 +221,10 @@ sana_status sn_cpu_conv2d(sn_backend *be, const sn_tensor *x, const sn_tensor *w
     const float *X = SN_CF(x), *Wt = SN_CF(w), *bias = b ? SN_CF(b) : NULL;
     float *Y = SN_F(y);
     (void)be;
+    sn_conv_job j = {X, Wt, bias, Y, Ci, Co, H, W, Ho, Wo, kh, kw, s, pad, NULL, Ho * Wo, 0};
 
     if (Cig == 1 && Cog == 1) { /* depthwise */
-#pragma omp parallel for collapse(2) schedule(static)
-        for (int64_t n = 0; n < B; n++)
-            for (int64_t c = 0; c < Co; c++) {
-                const float *xc = X + (n * Ci + c) * H * W;
-                const float *wc = Wt + c * kh * kw;
-                float *yc = Y + (n * Co + c) * Ho * Wo;
-                for (int64_t oy = 0; oy < Ho; oy++)
-                    for (int64_t ox = 0; ox < Wo; ox++) {
-                        float acc = bias ? bias[c] : 0.0f;
-                        for (int64_t ky = 0; ky < kh; ky++) {
-                            int64_t iy = oy * s - pad + ky;
-                            if (iy < 0 || iy >= H) continue;
-                            for (int64_t kx = 0; kx < kw; kx++) {
-                                int64_t ix = ox * s - pad + kx;
-                                if (ix < 0 || ix >= W) continue;
-                                acc += xc[iy * W + ix] * wc[ky * kw + kx];
-                            }
-                        }
-                        yc[oy * Wo + ox] = acc;
-                    }
-            }
+        sn_parallel_for(B * Co, sn_dw_planes, &j);
         return SANA_OK;
     }
 
@@ -181,20 +240,9 @@ sana_status sn_cpu_conv2d(sn_backend *be, const sn_tensor *x, const sn_tensor *w
             const float *xg = X + (n * Ci + g * Cig) * H * W;
             const float *src = xg;
             if (!direct) {
-#pragma omp parallel for schedule(static)
-                for (int64_t r = 0; r < Kd; r++) {
-                    int64_t c = r / (kh * kw), ky = (r / kw) % kh, kx = r % kw;
-                    float *row = cols + r * P;
-                    for (int64_t oy = 0; oy < Ho; oy++) {
-                        int64_t iy = oy * s - pad + ky;
-                        for (int64_t ox = 0; ox < Wo; ox++) {
-                            int64_t ix = ox * s - pad + kx;
-                            row[oy * Wo + ox] = (iy >= 0 && iy < H && ix >= 0 && ix < W)
-                                                    ? xg[(c * H + iy) * W + ix]
-                                                    : 0.0f;
-                        }
-                    }
-                }
+                j.cols = cols;
+                j.c0 = n * Ci + g * Cig;
+                sn_parallel_for(Kd, sn_im2col_rows, &j);
                 src = cols;
             }
             float *yg = Y + (n * Co + g * Cog) * P;

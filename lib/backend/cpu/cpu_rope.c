@@ -5,27 +5,41 @@
 #include <math.h>
 
 #include "backend/cpu/cpu.h"
+#include "core/pool.h"
+
+typedef struct {
+    const float *X;
+    float *Y;
+    int64_t N, D;
+    int64_t pos0;
+    float theta;
+} sn_rope_job;
+
+/* rows i = (batch*head, position) */
+static void sn_rope_rows(void *p, int64_t i0, int64_t i1) {
+    const sn_rope_job *j = p;
+    const int64_t D = j->D, half = D / 2;
+    for (int64_t i = i0; i < i1; i++) {
+        const int64_t n = i % j->N;
+        const float *xi = j->X + i * D;
+        float *yi = j->Y + i * D;
+        float pos = (float)(j->pos0 + n);
+        for (int64_t d = 0; d < half; d++) {
+            float inv_freq = 1.0f / powf(j->theta, (float)(2 * d) / (float)D);
+            float ang = pos * inv_freq;
+            float c = cosf(ang), s = sinf(ang);
+            float a = xi[d], b = xi[d + half]; /* read both first: y may alias x */
+            yi[d] = a * c - b * s;
+            yi[d + half] = b * c + a * s;
+        }
+    }
+}
 
 sana_status sn_cpu_rope(sn_backend *be, const sn_tensor *x, float theta, int64_t pos0,
                         sn_tensor *y) {
     (void)be;
-    int64_t B = x->shape[0], H = x->shape[1], N = x->shape[2], D = x->shape[3], half = D / 2;
-    const float *X = SN_CF(x);
-    float *Y = SN_F(y);
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int64_t bh = 0; bh < B * H; bh++)
-        for (int64_t n = 0; n < N; n++) {
-            const float *xi = X + (bh * N + n) * D;
-            float *yi = Y + (bh * N + n) * D;
-            float pos = (float)(pos0 + n);
-            for (int64_t d = 0; d < half; d++) {
-                float inv_freq = 1.0f / powf(theta, (float)(2 * d) / (float)D);
-                float ang = pos * inv_freq;
-                float c = cosf(ang), s = sinf(ang);
-                float a = xi[d], b = xi[d + half]; /* read both first: y may alias x */
-                yi[d] = a * c - b * s;
-                yi[d + half] = b * c + a * s;
-            }
-        }
+    int64_t B = x->shape[0], H = x->shape[1], N = x->shape[2], D = x->shape[3];
+    sn_rope_job j = {SN_CF(x), SN_F(y), N, D, pos0, theta};
+    sn_parallel_for(B * H * N, sn_rope_rows, &j);
     return SANA_OK;
 }
