@@ -237,8 +237,11 @@ sana_status sn_cuda_gemm(sn_backend *be, const sn_gemm_args *g) {
     sn_gemm_plan *p;
     SN_TRY(sn_plan_get(c, &key, &p));
     if (!p->ok)
-        return sn_fail(SANA_ERR_BACKEND, "cublasLt: no algorithm for a %lldx%lldx%lld GEMM (batch %lld)",
-                       (long long)g->M, (long long)g->N, (long long)g->K, (long long)g->batch);
+        return sn_fail(SANA_ERR_BACKEND,
+                       "cublasLt: no algorithm for a %lldx%lldx%lld GEMM (batch %lld; operands aligned to %u/%u/%u "
+                       "bytes)",
+                       (long long)g->M, (long long)g->N, (long long)g->K, (long long)g->batch, key.align_a,
+                       key.align_b, key.align_y);
     SN_TRY(sn_run_plan(be, p, g, "gemm"));
     if (!g->bias && g->act == SN_ACT_NONE) return SANA_OK;
     if (g->ldy != g->N || (g->batch > 1 && g->stride_y != g->M * g->N))
