@@ -42,8 +42,8 @@ static void naive_conv(const sn_tensor *x, const sn_tensor *w, const sn_tensor *
                 }
 }
 
-static void test_conv_band(int up, int stride, int64_t H, int64_t W) {
-    int64_t B = 2, Ci = 5, Co = 7;
+static void test_conv_band(int up, int stride, int64_t H, int64_t W, int64_t Ci, int64_t Co) {
+    int64_t B = 2;
     sn_tensor x = mk(B, Ci, H, W, 11), w = mk(Co, Ci, 3, 3, 12), b = mk(1, 1, 1, Co, 13);
     int64_t Ho = (H * up + 2 - 3) / stride + 1, Wo = (W * up + 2 - 3) / stride + 1;
     sn_tensor y = mk(B, Co, Ho, Wo, 0);
@@ -51,8 +51,8 @@ static void test_conv_band(int up, int stride, int64_t H, int64_t W) {
     naive_conv(&x, &w, &b, up, stride, 1, ref, Ho, Wo);
     CHECK_OK(sn_conv2d_band(&x, 0, H, &w, &b, up, stride, 1, &y, 0));
     char what[96];
-    snprintf(what, sizeof what, "conv2d_band up=%d stride=%d %lldx%lld", up, stride, (long long)H,
-             (long long)W);
+    snprintf(what, sizeof what, "conv2d_band up=%d stride=%d %lldx%lld %lld->%lld", up, stride,
+             (long long)H, (long long)W, (long long)Ci, (long long)Co);
     CHECK(tu_check_close(what, F(y), ref, (size_t)sn_numel(&y), 1e-5), "%s", what);
 
     /* every band of 1..Ho rows, from an input band holding just the rows it needs, must give
@@ -237,9 +237,15 @@ static void test_shortcut_avg(int f, int64_t Ci, int64_t Co) {
 
 int main(void) {
     CHECK_OK(sn_backend_cpu_create(2, &be));
-    test_conv_band(1, 1, 9, 6);
-    test_conv_band(2, 1, 5, 3);
-    test_conv_band(1, 2, 10, 8);
+    test_conv_band(1, 1, 9, 6, 5, 7);
+    test_conv_band(2, 1, 5, 3, 5, 7);
+    test_conv_band(1, 2, 10, 8, 5, 7);
+    /* the Winograd path's edges: odd width and height, tile rows longer than one block (259
+     * tiles: two blocks of 130), output channels in chunks (520 x 520 > 2^18 weights) */
+    test_conv_band(1, 1, 7, 9, 3, 4);
+    test_conv_band(1, 1, 5, 517, 3, 2);
+    test_conv_band(2, 1, 3, 259, 2, 3);
+    test_conv_band(2, 1, 4, 3, 520, 520);
     test_channel_norm();
     test_linear_attention();
     test_shortcut_dup(2, 4, 4);  /* r = 4: nearest upsample */

@@ -77,6 +77,12 @@ sana_status sn_cpu_gated_add(sn_backend *be, sn_tensor *x, const sn_tensor *y,
 sana_status sn_cpu_conv2d_band(sn_backend *be, const sn_tensor *x, int64_t x_row0, int64_t h_full,
                                const sn_tensor *w, const sn_tensor *b, int32_t up, int32_t stride,
                                int32_t pad, sn_tensor *y, int64_t y_row0);
+/* the op itself: 3x3 stride-1 convolutions by Winograd F(2x2, 3x3) (cpu_conv_wino.c), the
+ * others by sn_cpu_conv2d_band (im2col, one GEMM per output row) */
+sana_status sn_cpu_conv2d_band_fast(sn_backend *be, const sn_tensor *x, int64_t x_row0,
+                                    int64_t h_full, const sn_tensor *w, const sn_tensor *b,
+                                    int32_t up, int32_t stride, int32_t pad, sn_tensor *y,
+                                    int64_t y_row0);
 sana_status sn_cpu_channel_norm(sn_backend *be, const sn_tensor *x, const sn_tensor *w,
                                 const sn_tensor *b, float eps, sn_act act, sn_tensor *y);
 sana_status sn_cpu_linear_attention_relu(sn_backend *be, const sn_tensor *qkv, float eps,

@@ -94,7 +94,7 @@ static const sn_ops sn_cpu_ops = {
     .gated_add = sn_cpu_gated_add,
 
     /* DC-AE ops (issue 6) */
-    .conv2d_band = sn_cpu_conv2d_band,
+    .conv2d_band = sn_cpu_conv2d_band_fast,
     .channel_norm = sn_cpu_channel_norm,
     .linear_attention_relu = sn_cpu_linear_attention_relu,
     .shortcut_dup = sn_cpu_shortcut_dup,

@@ -1,0 +1,271 @@
+/* The DC-AE decoder's 3x3 convolutions on the CPU by Winograd F(2x2, 3x3): every 2x2 tile of
+ * output pixels costs 16 multiply-adds per input channel instead of 36, so the GEMMs (which are
+ * the whole cost of a decode) shrink 2.25x. Per block of tiles:
+ *
+ *   V[16][Ci][T] = Bᵀ d B      input transform of the tiles' 4x4 input windows
+ *   M[q] = U[q] · V[q]          16 GEMMs, q = 0..15: [Co, Ci] x [Ci, T]
+ *   y = Aᵀ M A + bias           output transform
+ *
+ * with U[16][Co][Ci] = G g Gᵀ, the transformed weights (once per call). The transform matrices
+ * hold only 0, ±1 and ½, so the extra rounding is small (the goldens' tolerances hold).
+ *
+ * Exact bands. Blocks are fixed in whole-image tile coordinates: block (by, bx) is always the
+ * same tiles and the same GEMM shapes, whichever band asks for some of its rows, and a band
+ * computes every block it touches in full. Tiles rows a band does not need read zeros for the
+ * input rows it does not hold; that changes nothing that the band keeps: a GEMM's column
+ * depends only on its own input column, and in Aᵀ M A the first output row of a tile reads
+ * only the transform rows 0-2 (input rows 0-2 of the window), the second only rows 1-3. So
+ * every output pixel goes through the same float operations in any band: a banded decode is
+ * bit-identical to a whole-image one.
+ *
+ * SANA_CPU_CONV_BAND=rows selects the im2col row path (cpu_dcae.c) instead. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/cpu/cpu.h"
+
+/* Tiles per block, the GEMMs' N: big enough for BLAS to run near its peak (a ~2 % loss at 256
+ * against 2048 on this machine), small enough for the V and M blocks to stay a few MiB. */
+#define SN_WINO_TILES 256
+
+typedef struct sn_wino_geom {
+    int64_t ntx, nty; /* tiles across and down the whole output */
+    int64_t bc, br;   /* tile columns and tile rows per block */
+    int64_t co;       /* output channels per chunk */
+} sn_wino_geom;
+
+/* Transformed weights held at once, in floats (16 MiB): wider layers (the 1024-channel
+ * upsamplers of the attention stages) run in chunks of output channels, each chunk
+ * recomputing the input transform. */
+#define SN_WINO_MAX_U ((int64_t)1 << 22)
+
+/* Depends on the layer's shape only (never on the band). A block is at most SN_WINO_TILES
+ * tiles of one or more whole tile rows (a tile row is split into equal blocks when longer).
+ * Its V and M blocks are kept within max(the im2col row path's scratch, 9 Ci Wo floats, and U)
+ * where one tile row allows, so that small layers keep small scratch. */
+static void sn_wino_geom_init(int64_t Hout, int64_t Wout, int64_t Ci, int64_t Co, sn_wino_geom *g) {
+    g->ntx = (Wout + 1) / 2;
+    g->nty = (Hout + 1) / 2;
+    const int64_t nbx = (g->ntx + SN_WINO_TILES - 1) / SN_WINO_TILES;
+    g->bc = (g->ntx + nbx - 1) / nbx;
+    g->co = Co * Ci <= SN_WINO_MAX_U / 16 ? Co : SN_WINO_MAX_U / 16 / Ci;
+    if (g->co < 1) g->co = 1;
+    int64_t cap = 9 * Ci * Wout, u = 16 * g->co * Ci;
+    if (getenv("SN_WINO_CAPU") && u > cap) cap = u;
+    g->br = cap / (16 * (Ci + g->co) * g->bc);
+    if (g->br > SN_WINO_TILES / g->bc) g->br = SN_WINO_TILES / g->bc;
+    if (g->br < 1) g->br = 1;
+}
+
+/* U[q][co][ci] = (G g Gᵀ)[q / 4][q % 4] for g = w[co][ci] (3x3), G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]. */
+static void sn_wino_weights(const float *w, int64_t Co, int64_t Ci, float *U) {
+    const int64_t P = Co * Ci;
+#pragma omp parallel for schedule(static)
+    for (int64_t p = 0; p < P; p++) {
+        const float *g = w + p * 9;
+        float t[4][3];
+        for (int c = 0; c < 3; c++) {
+            t[0][c] = g[c];
+            t[1][c] = 0.5f * (g[c] + g[3 + c] + g[6 + c]);
+            t[2][c] = 0.5f * (g[c] - g[3 + c] + g[6 + c]);
+            t[3][c] = g[6 + c];
+        }
+        for (int i = 0; i < 4; i++) {
+            const float a = t[i][0], b = t[i][1], c = t[i][2];
+            U[(4 * i + 0) * P + p] = a;
+            U[(4 * i + 1) * P + p] = 0.5f * (a + b + c);
+            U[(4 * i + 2) * P + p] = 0.5f * (a - b + c);
+            U[(4 * i + 3) * P + p] = c;
+        }
+    }
+}
+
+/* One input row at the columns the tiles tx0 .. tx0+n-1 read, split by parity:
+ * e[k] = row[2(tx0+k) - 1], o[k] = row[2(tx0+k)] for k = 0..n (n+1 values each), in the
+ * upsampled row's coordinates (column u reads src[u / up]); zero outside [0, Win) or when the
+ * row is padding (src NULL). */
+static void sn_wino_gather(const float *src, int32_t up, int64_t Win, int64_t tx0, int64_t n,
+                           float *e, float *o) {
+    if (!src) {
+        memset(e, 0, (size_t)(n + 1) * sizeof(float));
+        memset(o, 0, (size_t)(n + 1) * sizeof(float));
+        return;
+    }
+    const int64_t c0 = 2 * tx0 - 1; /* column of e[0] */
+    /* k with both columns inside: c0 + 2k >= 0 and c0 + 2k + 1 < Win */
+    const int64_t klo = c0 < 0 ? 1 : 0;
+    int64_t khi = Win - 1 - c0 >= 1 ? (Win - 2 - c0) / 2 + 1 : 0;
+    if (khi > n + 1) khi = n + 1;
+    if (khi < klo) khi = klo;
+    for (int64_t k = 0; k <= n; k++) { /* the edges (a few values) */
+        if (k == klo) k = khi;
+        if (k > n) break;
+        const int64_t ue = c0 + 2 * k, uo = ue + 1;
+        e[k] = ue >= 0 && ue < Win ? src[ue / up] : 0.0f;
+        o[k] = uo >= 0 && uo < Win ? src[uo / up] : 0.0f;
+    }
+    if (up == 1) {
+        for (int64_t k = klo; k < khi; k++) {
+            e[k] = src[c0 + 2 * k];
+            o[k] = src[c0 + 2 * k + 1];
+        }
+    } else { /* up == 2: columns 2j-1, 2j of the upsampled row are src[j-1], src[j] */
+        for (int64_t k = klo; k < khi; k++) {
+            e[k] = src[tx0 + k - 1];
+            o[k] = src[tx0 + k];
+        }
+    }
+}
+
+typedef struct sn_wino_in {
+    const float *x; /* one image: [Ci, Hx, Wx] holding rows [x_row0, x_row0 + Hx) */
+    int64_t Ci, Hx, Wx, x_row0, Hin, Win;
+    int32_t up;
+} sn_wino_in;
+
+/* V[q][ci][r * nc + k] for the block's tile rows ty0 .. ty0+nr-1 and tile columns
+ * tx0 .. tx0+nc-1 (T = nr * nc). Input rows outside x read as zeros. */
+static void sn_wino_input(const sn_wino_in *in, int64_t ty0, int64_t nr, int64_t tx0, int64_t nc,
+                          float *V) {
+    const int64_t Ci = in->Ci, T = nr * nc;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t ci = 0; ci < Ci; ci++)
+        for (int64_t r = 0; r < nr; r++) {
+            float e[4][SN_WINO_TILES + 1], o[4][SN_WINO_TILES + 1];
+            const int64_t ty = ty0 + r;
+            for (int a = 0; a < 4; a++) {
+                const int64_t iy = 2 * ty - 1 + a; /* row of the (upsampled) input */
+                const int64_t sy = iy >= 0 && iy < in->Hin ? iy / in->up - in->x_row0 : -1;
+                const float *src =
+                    sy >= 0 && sy < in->Hx ? in->x + (ci * in->Hx + sy) * in->Wx : NULL;
+                sn_wino_gather(src, in->up, in->Win, tx0, nc, e[a], o[a]);
+            }
+            /* rows: Bᵀ d, Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1] */
+            float re[4][SN_WINO_TILES + 1], ro[4][SN_WINO_TILES + 1];
+            for (int64_t k = 0; k <= nc; k++) {
+                re[0][k] = e[0][k] - e[2][k];
+                re[1][k] = e[1][k] + e[2][k];
+                re[2][k] = e[2][k] - e[1][k];
+                re[3][k] = e[1][k] - e[3][k];
+                ro[0][k] = o[0][k] - o[2][k];
+                ro[1][k] = o[1][k] + o[2][k];
+                ro[2][k] = o[2][k] - o[1][k];
+                ro[3][k] = o[1][k] - o[3][k];
+            }
+            /* columns: (Bᵀ d) B; the window of tile k is e[k], o[k], e[k+1], o[k+1] */
+            for (int i = 0; i < 4; i++) {
+                const float *E = re[i], *O = ro[i];
+                float *v0 = V + ((4 * i + 0) * Ci + ci) * T + r * nc;
+                float *v1 = V + ((4 * i + 1) * Ci + ci) * T + r * nc;
+                float *v2 = V + ((4 * i + 2) * Ci + ci) * T + r * nc;
+                float *v3 = V + ((4 * i + 3) * Ci + ci) * T + r * nc;
+                for (int64_t k = 0; k < nc; k++) {
+                    v0[k] = E[k] - E[k + 1];
+                    v1[k] = O[k] + E[k + 1];
+                    v2[k] = E[k + 1] - O[k];
+                    v3[k] = O[k] - O[k + 1];
+                }
+            }
+        }
+}
+
+/* y rows [y_row0, y_row0 + Ho) of one image ([Co, Ho, Wout]) from M[q][co][r * nc + k]:
+ * Aᵀ m A + bias, Aᵀ = [1 1 1 0; 0 1 -1 -1]. */
+static void sn_wino_output(const float *M, int64_t Co, int64_t ty0, int64_t nr, int64_t tx0,
+                           int64_t nc, const float *bias, float *y, int64_t y_row0, int64_t Ho,
+                           int64_t Wout) {
+    const int64_t T = nr * nc;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t co = 0; co < Co; co++)
+        for (int64_t r = 0; r < nr; r++) {
+            const int64_t oy = 2 * (ty0 + r) - y_row0; /* first row of the tile in y */
+            if (oy + 1 < 0 || oy >= Ho) continue;     /* neither row in the band */
+            const float *m[16];
+            for (int q = 0; q < 16; q++) m[q] = M + (q * Co + co) * T + r * nc;
+            float a0[SN_WINO_TILES], a1[SN_WINO_TILES], b0[SN_WINO_TILES], b1[SN_WINO_TILES];
+            const float bc = bias ? bias[co] : 0.0f;
+            for (int64_t k = 0; k < nc; k++) {
+                float z[4][2];
+                for (int i = 0; i < 4; i++) {
+                    z[i][0] = m[4 * i][k] + m[4 * i + 1][k] + m[4 * i + 2][k];
+                    z[i][1] = m[4 * i + 1][k] - m[4 * i + 2][k] - m[4 * i + 3][k];
+                }
+                a0[k] = z[0][0] + z[1][0] + z[2][0] + bc;
+                a1[k] = z[0][1] + z[1][1] + z[2][1] + bc;
+                b0[k] = z[1][0] - z[2][0] - z[3][0] + bc;
+                b1[k] = z[1][1] - z[2][1] - z[3][1] + bc;
+            }
+            const int64_t x0 = 2 * tx0;
+            const int64_t full = x0 + 2 * nc <= Wout ? nc : nc - 1; /* odd width: last tile half */
+            for (int row = 0; row < 2; row++) {
+                if (oy + row < 0 || oy + row >= Ho) continue;
+                const float *p0 = row ? b0 : a0, *p1 = row ? b1 : a1;
+                float *yr = y + (co * Ho + oy + row) * Wout + x0;
+                for (int64_t k = 0; k < full; k++) {
+                    yr[2 * k] = p0[k];
+                    yr[2 * k + 1] = p1[k];
+                }
+                if (full < nc) yr[2 * full] = p0[full];
+            }
+        }
+}
+
+/* 0: take the im2col row path (SANA_CPU_CONV_BAND=rows) */
+static int sn_wino_enabled(void) {
+    static int on = -1;
+    if (on < 0) {
+        const char *v = getenv("SANA_CPU_CONV_BAND");
+        on = !(v && !strcmp(v, "rows"));
+    }
+    return on;
+}
+
+sana_status sn_cpu_conv2d_band_fast(sn_backend *be, const sn_tensor *x, int64_t x_row0,
+                                    int64_t h_full, const sn_tensor *w, const sn_tensor *b,
+                                    int32_t up, int32_t stride, int32_t pad, sn_tensor *y,
+                                    int64_t y_row0) {
+    const int64_t B = x->shape[0], Ci = x->shape[1], Hx = x->shape[2], Wx = x->shape[3];
+    const int64_t Co = w->shape[0], Ho = y->shape[2], Wo = y->shape[3];
+    if (w->shape[2] != 3 || w->shape[3] != 3 || stride != 1 || pad != 1 || !sn_wino_enabled())
+        return sn_cpu_conv2d_band(be, x, x_row0, h_full, w, b, up, stride, pad, y, y_row0);
+    if (Ho == 0) return SANA_OK;
+    const int64_t Hout = h_full * up; /* the whole output (3x3, stride 1, pad 1) */
+    sn_wino_geom g;
+    sn_wino_geom_init(Hout, Wo, Ci, Co, &g);
+
+    sn_arena_mark mk = sn_scratch_mark(be);
+    const size_t nu = (size_t)(16 * g.co * Ci), nv = (size_t)(16 * Ci * g.br * g.bc),
+                 nm = (size_t)(16 * g.co * g.br * g.bc);
+    float *U = sn_arena_alloc(&be->scratch, (nu + nv + nm) * sizeof(float));
+    if (!U) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "conv2d_band: %zu bytes of Winograd scratch",
+                           (nu + nv + nm) * sizeof(float));
+    float *V = U + nu, *M = V + nv;
+
+    /* the tile rows this band needs, widened to whole blocks */
+    const int64_t t0 = y_row0 / 2, t1 = (y_row0 + Ho + 1) / 2;
+    const int64_t by0 = t0 / g.br, by1 = (t1 + g.br - 1) / g.br;
+    for (int64_t c0 = 0; c0 < Co; c0 += g.co) {
+        const int64_t nco = c0 + g.co <= Co ? g.co : Co - c0;
+        sn_wino_weights(SN_CF(w) + c0 * Ci * 9, nco, Ci, U);
+        const float *bias = b ? SN_CF(b) + c0 : NULL;
+        for (int64_t n = 0; n < B; n++) {
+            const sn_wino_in in = {SN_CF(x) + n * Ci * Hx * Wx, Ci, Hx, Wx, x_row0, h_full * up,
+                                   Wx * up, up};
+            float *yn = SN_F(y) + (n * Co + c0) * Ho * Wo;
+            for (int64_t by = by0; by < by1; by++) {
+                const int64_t ty0 = by * g.br;
+                const int64_t nr = ty0 + g.br <= g.nty ? g.br : g.nty - ty0;
+                for (int64_t tx0 = 0; tx0 < g.ntx; tx0 += g.bc) {
+                    const int64_t nc = tx0 + g.bc <= g.ntx ? g.bc : g.ntx - tx0, T = nr * nc;
+                    sn_wino_input(&in, ty0, nr, tx0, nc, V);
+                    for (int q = 0; q < 16; q++)
+                        sn_cpu_sgemm(0, nco, T, Ci, 1.0f, U + q * nco * Ci, Ci, V + q * Ci * T, T,
+                                     0.0f, M + q * nco * T, T);
+                    sn_wino_output(M, nco, ty0, nr, tx0, nc, bias, yn, y_row0, Ho, Wo);
+                }
+            }
+        }
+    }
+    sn_scratch_reset(be, mk);
+    return SANA_OK;
+}
