@@ -24,8 +24,8 @@
 
 #include "backend/cpu/cpu.h"
 
-/* Tiles per block, the GEMMs' N: big enough for BLAS to run near its peak (a ~2 % loss at 256
- * against 2048 on this machine), small enough for the V and M blocks to stay a few MiB. */
+/* Tiles per block at most, the GEMMs' N: every call packs its weight matrix again, a cost that
+ * falls as 1/N; larger blocks cost scratch (V and M grow with N). */
 #define SN_WINO_TILES 256
 
 typedef struct sn_wino_geom {
@@ -41,8 +41,9 @@ typedef struct sn_wino_geom {
 
 /* Depends on the layer's shape only (never on the band). A block is at most SN_WINO_TILES
  * tiles of one or more whole tile rows (a tile row is split into equal blocks when longer).
- * Its V and M blocks are kept within max(the im2col row path's scratch, 9 Ci Wo floats, and U)
- * where one tile row allows, so that small layers keep small scratch. */
+ * BLAS packs the 16 weight matrices again for every block, so blocks should be long; their V
+ * and M are kept within the larger of U and the im2col row path's scratch (9 Ci Wo floats)
+ * where one tile row allows, so that the scratch stays in proportion to the layer. */
 static void sn_wino_geom_init(int64_t Hout, int64_t Wout, int64_t Ci, int64_t Co, sn_wino_geom *g) {
     g->ntx = (Wout + 1) / 2;
     g->nty = (Hout + 1) / 2;
@@ -50,8 +51,7 @@ static void sn_wino_geom_init(int64_t Hout, int64_t Wout, int64_t Ci, int64_t Co
     g->bc = (g->ntx + nbx - 1) / nbx;
     g->co = Co * Ci <= SN_WINO_MAX_U / 16 ? Co : SN_WINO_MAX_U / 16 / Ci;
     if (g->co < 1) g->co = 1;
-    int64_t cap = 9 * Ci * Wout, u = 16 * g->co * Ci;
-    if (getenv("SN_WINO_CAPU") && u > cap) cap = u;
+    const int64_t u = 16 * g->co * Ci, cap = u > 9 * Ci * Wout ? u : 9 * Ci * Wout;
     g->br = cap / (16 * (Ci + g->co) * g->bc);
     if (g->br > SN_WINO_TILES / g->bc) g->br = SN_WINO_TILES / g->bc;
     if (g->br < 1) g->br = 1;
