@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "backend/cpu/cpu.h"
+#include "core/pool.h"
 
 /* Tiles per block at most, the GEMMs' N: every call packs its weight matrix again, a cost that
  * falls as 1/N; larger blocks cost scratch (V and M grow with N). */
@@ -57,12 +58,20 @@ static void sn_wino_geom_init(int64_t Hout, int64_t Wout, int64_t Ci, int64_t Co
     if (g->br < 1) g->br = 1;
 }
 
-/* U[q][co][ci] = (G g Gᵀ)[q / 4][q % 4] for g = w[co][ci] (3x3), G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]. */
-static void sn_wino_weights(const float *w, int64_t Co, int64_t Ci, float *U) {
-    const int64_t P = Co * Ci;
-#pragma omp parallel for schedule(static)
-    for (int64_t p = 0; p < P; p++) {
-        const float *g = w + p * 9;
+typedef struct sn_wino_wjob {
+    const float *w;
+    int64_t P; /* Co_chunk * Ci */
+    float *U;
+} sn_wino_wjob;
+
+/* U[q][co][ci] = (G g Gᵀ)[q / 4][q % 4] for g = w[co][ci] (3x3), G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1];
+ * pairs p = co * Ci + ci in [p0, p1). */
+static void sn_wino_weights(void *arg, int64_t p0, int64_t p1) {
+    const sn_wino_wjob *j = arg;
+    const int64_t P = j->P;
+    float *U = j->U;
+    for (int64_t p = p0; p < p1; p++) {
+        const float *g = j->w + p * 9;
         float t[4][3];
         for (int c = 0; c < 3; c++) {
             t[0][c] = g[c];
@@ -117,97 +126,133 @@ static void sn_wino_gather(const float *src, int32_t up, int64_t Win, int64_t tx
     }
 }
 
-typedef struct sn_wino_in {
-    const float *x; /* one image: [Ci, Hx, Wx] holding rows [x_row0, x_row0 + Hx) */
+/* One block of one image: its tiles, operands and buffers. */
+typedef struct sn_wino_job {
+    const float *x; /* the image's input: [Ci, Hx, Wx] holding rows [x_row0, x_row0 + Hx) */
     int64_t Ci, Hx, Wx, x_row0, Hin, Win;
     int32_t up;
-} sn_wino_in;
+    int64_t ty0, nr, tx0, nc; /* tile rows ty0 .. ty0+nr-1, tile columns tx0 .. tx0+nc-1 */
+    int64_t Co;               /* output channels of this chunk */
+    const float *U, *bias;
+    float *V, *M, *y; /* y: the chunk's first channel of the image's output */
+    int64_t y_row0, Ho, Wout;
+} sn_wino_job;
 
-/* V[q][ci][r * nc + k] for the block's tile rows ty0 .. ty0+nr-1 and tile columns
- * tx0 .. tx0+nc-1 (T = nr * nc). Input rows outside x read as zeros. */
-static void sn_wino_input(const sn_wino_in *in, int64_t ty0, int64_t nr, int64_t tx0, int64_t nc,
-                          float *V) {
-    const int64_t Ci = in->Ci, T = nr * nc;
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int64_t ci = 0; ci < Ci; ci++)
-        for (int64_t r = 0; r < nr; r++) {
-            float e[4][SN_WINO_TILES + 1], o[4][SN_WINO_TILES + 1];
-            const int64_t ty = ty0 + r;
-            for (int a = 0; a < 4; a++) {
-                const int64_t iy = 2 * ty - 1 + a; /* row of the (upsampled) input */
-                const int64_t sy = iy >= 0 && iy < in->Hin ? iy / in->up - in->x_row0 : -1;
-                const float *src =
-                    sy >= 0 && sy < in->Hx ? in->x + (ci * in->Hx + sy) * in->Wx : NULL;
-                sn_wino_gather(src, in->up, in->Win, tx0, nc, e[a], o[a]);
-            }
-            /* rows: Bᵀ d, Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1] */
-            float re[4][SN_WINO_TILES + 1], ro[4][SN_WINO_TILES + 1];
-            for (int64_t k = 0; k <= nc; k++) {
-                re[0][k] = e[0][k] - e[2][k];
-                re[1][k] = e[1][k] + e[2][k];
-                re[2][k] = e[2][k] - e[1][k];
-                re[3][k] = e[1][k] - e[3][k];
-                ro[0][k] = o[0][k] - o[2][k];
-                ro[1][k] = o[1][k] + o[2][k];
-                ro[2][k] = o[2][k] - o[1][k];
-                ro[3][k] = o[1][k] - o[3][k];
-            }
-            /* columns: (Bᵀ d) B; the window of tile k is e[k], o[k], e[k+1], o[k+1] */
-            for (int i = 0; i < 4; i++) {
-                const float *E = re[i], *O = ro[i];
-                float *v0 = V + ((4 * i + 0) * Ci + ci) * T + r * nc;
-                float *v1 = V + ((4 * i + 1) * Ci + ci) * T + r * nc;
-                float *v2 = V + ((4 * i + 2) * Ci + ci) * T + r * nc;
-                float *v3 = V + ((4 * i + 3) * Ci + ci) * T + r * nc;
-                for (int64_t k = 0; k < nc; k++) {
-                    v0[k] = E[k] - E[k + 1];
-                    v1[k] = O[k] + E[k + 1];
-                    v2[k] = E[k + 1] - O[k];
-                    v3[k] = O[k] - O[k + 1];
-                }
+/* V[q][ci][r * nc + k] (T = nr * nc) for the pairs i = ci * nr + r in [i0, i1). Input rows
+ * outside x read as zeros. */
+static void sn_wino_input(void *arg, int64_t i0, int64_t i1) {
+    const sn_wino_job *j = arg;
+    const int64_t Ci = j->Ci, nr = j->nr, nc = j->nc, T = nr * nc;
+    for (int64_t it = i0; it < i1; it++) {
+        const int64_t ci = it / nr, r = it % nr, ty = j->ty0 + r;
+        float e[4][SN_WINO_TILES + 1], o[4][SN_WINO_TILES + 1];
+        for (int a = 0; a < 4; a++) {
+            const int64_t iy = 2 * ty - 1 + a; /* row of the (upsampled) input */
+            const int64_t sy = iy >= 0 && iy < j->Hin ? iy / j->up - j->x_row0 : -1;
+            const float *src = sy >= 0 && sy < j->Hx ? j->x + (ci * j->Hx + sy) * j->Wx : NULL;
+            sn_wino_gather(src, j->up, j->Win, j->tx0, nc, e[a], o[a]);
+        }
+        /* rows: Bᵀ d, Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1] */
+        float re[4][SN_WINO_TILES + 1], ro[4][SN_WINO_TILES + 1];
+        for (int64_t k = 0; k <= nc; k++) {
+            re[0][k] = e[0][k] - e[2][k];
+            re[1][k] = e[1][k] + e[2][k];
+            re[2][k] = e[2][k] - e[1][k];
+            re[3][k] = e[1][k] - e[3][k];
+            ro[0][k] = o[0][k] - o[2][k];
+            ro[1][k] = o[1][k] + o[2][k];
+            ro[2][k] = o[2][k] - o[1][k];
+            ro[3][k] = o[1][k] - o[3][k];
+        }
+        /* columns: (Bᵀ d) B; the window of tile k is e[k], o[k], e[k+1], o[k+1] */
+        for (int i = 0; i < 4; i++) {
+            const float *E = re[i], *O = ro[i];
+            float *v0 = j->V + ((4 * i + 0) * Ci + ci) * T + r * nc;
+            float *v1 = j->V + ((4 * i + 1) * Ci + ci) * T + r * nc;
+            float *v2 = j->V + ((4 * i + 2) * Ci + ci) * T + r * nc;
+            float *v3 = j->V + ((4 * i + 3) * Ci + ci) * T + r * nc;
+            for (int64_t k = 0; k < nc; k++) {
+                v0[k] = E[k] - E[k + 1];
+                v1[k] = O[k] + E[k + 1];
+                v2[k] = E[k + 1] - O[k];
+                v3[k] = O[k] - O[k + 1];
             }
         }
+    }
+}
+
+/* M[q] = U[q] · V[q], whole products q shared out over the team: every product is one
+ * single-threaded sgemm of the same shape whatever the team size. */
+static void sn_wino_gemms(void *arg, int tid, int nt) {
+    const sn_wino_job *j = arg;
+    const int64_t Co = j->Co, Ci = j->Ci, T = j->nr * j->nc;
+    int64_t q0, q1;
+    sn_pool_share(16, tid, nt, &q0, &q1);
+    for (int64_t q = q0; q < q1; q++)
+        sn_cpu_sgemm_team(0, 1, 0, Co, T, Ci, 1.0f, j->U + q * Co * Ci, Ci, j->V + q * Ci * T, T,
+                          0.0f, j->M + q * Co * T, T);
 }
 
 /* y rows [y_row0, y_row0 + Ho) of one image ([Co, Ho, Wout]) from M[q][co][r * nc + k]:
- * Aᵀ m A + bias, Aᵀ = [1 1 1 0; 0 1 -1 -1]. */
-static void sn_wino_output(const float *M, int64_t Co, int64_t ty0, int64_t nr, int64_t tx0,
-                           int64_t nc, const float *bias, float *y, int64_t y_row0, int64_t Ho,
-                           int64_t Wout) {
-    const int64_t T = nr * nc;
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int64_t co = 0; co < Co; co++)
-        for (int64_t r = 0; r < nr; r++) {
-            const int64_t oy = 2 * (ty0 + r) - y_row0; /* first row of the tile in y */
-            if (oy + 1 < 0 || oy >= Ho) continue;     /* neither row in the band */
-            const float *m[16];
-            for (int q = 0; q < 16; q++) m[q] = M + (q * Co + co) * T + r * nc;
-            float a0[SN_WINO_TILES], a1[SN_WINO_TILES], b0[SN_WINO_TILES], b1[SN_WINO_TILES];
-            const float bc = bias ? bias[co] : 0.0f;
-            for (int64_t k = 0; k < nc; k++) {
-                float z[4][2];
-                for (int i = 0; i < 4; i++) {
-                    z[i][0] = m[4 * i][k] + m[4 * i + 1][k] + m[4 * i + 2][k];
-                    z[i][1] = m[4 * i + 1][k] - m[4 * i + 2][k] - m[4 * i + 3][k];
-                }
-                a0[k] = z[0][0] + z[1][0] + z[2][0] + bc;
-                a1[k] = z[0][1] + z[1][1] + z[2][1] + bc;
-                b0[k] = z[1][0] - z[2][0] - z[3][0] + bc;
-                b1[k] = z[1][1] - z[2][1] - z[3][1] + bc;
+ * Aᵀ m A + bias, Aᵀ = [1 1 1 0; 0 1 -1 -1]; pairs i = co * nr + r in [i0, i1). */
+static void sn_wino_output(void *arg, int64_t i0, int64_t i1) {
+    const sn_wino_job *j = arg;
+    const int64_t Co = j->Co, nr = j->nr, nc = j->nc, T = nr * nc, Ho = j->Ho, Wout = j->Wout;
+    for (int64_t it = i0; it < i1; it++) {
+        const int64_t co = it / nr, r = it % nr;
+        const int64_t oy = 2 * (j->ty0 + r) - j->y_row0; /* first row of the tile in y */
+        if (oy + 1 < 0 || oy >= Ho) continue;           /* neither row in the band */
+        const float *m[16];
+        for (int q = 0; q < 16; q++) m[q] = j->M + (q * Co + co) * T + r * nc;
+        float a0[SN_WINO_TILES], a1[SN_WINO_TILES], b0[SN_WINO_TILES], b1[SN_WINO_TILES];
+        const float bc = j->bias ? j->bias[co] : 0.0f;
+        for (int64_t k = 0; k < nc; k++) {
+            float z[4][2];
+            for (int i = 0; i < 4; i++) {
+                z[i][0] = m[4 * i][k] + m[4 * i + 1][k] + m[4 * i + 2][k];
+                z[i][1] = m[4 * i + 1][k] - m[4 * i + 2][k] - m[4 * i + 3][k];
             }
-            const int64_t x0 = 2 * tx0;
-            const int64_t full = x0 + 2 * nc <= Wout ? nc : nc - 1; /* odd width: last tile half */
-            for (int row = 0; row < 2; row++) {
-                if (oy + row < 0 || oy + row >= Ho) continue;
-                const float *p0 = row ? b0 : a0, *p1 = row ? b1 : a1;
-                float *yr = y + (co * Ho + oy + row) * Wout + x0;
-                for (int64_t k = 0; k < full; k++) {
-                    yr[2 * k] = p0[k];
-                    yr[2 * k + 1] = p1[k];
-                }
-                if (full < nc) yr[2 * full] = p0[full];
-            }
+            a0[k] = z[0][0] + z[1][0] + z[2][0] + bc;
+            a1[k] = z[0][1] + z[1][1] + z[2][1] + bc;
+            b0[k] = z[1][0] - z[2][0] - z[3][0] + bc;
+            b1[k] = z[1][1] - z[2][1] - z[3][1] + bc;
         }
+        const int64_t x0 = 2 * j->tx0;
+        const int64_t full = x0 + 2 * nc <= Wout ? nc : nc - 1; /* odd width: last tile half */
+        for (int row = 0; row < 2; row++) {
+            if (oy + row < 0 || oy + row >= Ho) continue;
+            const float *p0 = row ? b0 : a0, *p1 = row ? b1 : a1;
+            float *yr = j->y + (co * Ho + oy + row) * Wout + x0;
+            for (int64_t k = 0; k < full; k++) {
+                yr[2 * k] = p0[k];
+                yr[2 * k + 1] = p1[k];
+            }
+            if (full < nc) yr[2 * full] = p0[full];
+        }
+    }
+}
+
+/* The transforms as pool tasks (a team of nt threads sized before sn_cpu_blas_enter, which
+ * makes the calling thread's own count read 1). */
+static void sn_wino_input_task(void *arg, int tid, int nt) {
+    const sn_wino_job *j = arg;
+    int64_t i0, i1;
+    sn_pool_share(j->Ci * j->nr, tid, nt, &i0, &i1);
+    sn_wino_input(arg, i0, i1);
+}
+
+static void sn_wino_output_task(void *arg, int tid, int nt) {
+    const sn_wino_job *j = arg;
+    int64_t i0, i1;
+    sn_pool_share(j->Co * j->nr, tid, nt, &i0, &i1);
+    sn_wino_output(arg, i0, i1);
+}
+
+static void sn_wino_weights_task(void *arg, int tid, int nt) {
+    const sn_wino_wjob *j = arg;
+    int64_t i0, i1;
+    sn_pool_share(j->P, tid, nt, &i0, &i1);
+    sn_wino_weights(arg, i0, i1);
 }
 
 /* 0: take the im2col row path (SANA_CPU_CONV_BAND=rows) */
@@ -244,28 +289,29 @@ sana_status sn_cpu_conv2d_band_fast(sn_backend *be, const sn_tensor *x, int64_t 
     /* the tile rows this band needs, widened to whole blocks */
     const int64_t t0 = y_row0 / 2, t1 = (y_row0 + Ho + 1) / 2;
     const int64_t by0 = t0 / g.br, by1 = (t1 + g.br - 1) / g.br;
+    const int nt = sn_pool_threads(); /* before sn_cpu_blas_enter, which makes it read 1 */
+    sn_cpu_blas_enter();
     for (int64_t c0 = 0; c0 < Co; c0 += g.co) {
         const int64_t nco = c0 + g.co <= Co ? g.co : Co - c0;
-        sn_wino_weights(SN_CF(w) + c0 * Ci * 9, nco, Ci, U);
-        const float *bias = b ? SN_CF(b) + c0 : NULL;
+        sn_wino_wjob wj = {SN_CF(w) + c0 * Ci * 9, nco * Ci, U};
+        sn_pool_run(nt, sn_wino_weights_task, &wj);
         for (int64_t n = 0; n < B; n++) {
-            const sn_wino_in in = {SN_CF(x) + n * Ci * Hx * Wx, Ci, Hx, Wx, x_row0, h_full * up,
-                                   Wx * up, up};
-            float *yn = SN_F(y) + (n * Co + c0) * Ho * Wo;
+            sn_wino_job j = {SN_CF(x) + n * Ci * Hx * Wx, Ci, Hx, Wx, x_row0, h_full * up, Wx * up, up,
+                             0, 0, 0, 0, nco, U, b ? SN_CF(b) + c0 : NULL, V, M,
+                             SN_F(y) + (n * Co + c0) * Ho * Wo, y_row0, Ho, Wo};
             for (int64_t by = by0; by < by1; by++) {
-                const int64_t ty0 = by * g.br;
-                const int64_t nr = ty0 + g.br <= g.nty ? g.br : g.nty - ty0;
-                for (int64_t tx0 = 0; tx0 < g.ntx; tx0 += g.bc) {
-                    const int64_t nc = tx0 + g.bc <= g.ntx ? g.bc : g.ntx - tx0, T = nr * nc;
-                    sn_wino_input(&in, ty0, nr, tx0, nc, V);
-                    for (int q = 0; q < 16; q++)
-                        sn_cpu_sgemm(0, nco, T, Ci, 1.0f, U + q * nco * Ci, Ci, V + q * Ci * T, T,
-                                     0.0f, M + q * nco * T, T);
-                    sn_wino_output(M, nco, ty0, nr, tx0, nc, bias, yn, y_row0, Ho, Wo);
+                j.ty0 = by * g.br;
+                j.nr = j.ty0 + g.br <= g.nty ? g.br : g.nty - j.ty0;
+                for (j.tx0 = 0; j.tx0 < g.ntx; j.tx0 += g.bc) {
+                    j.nc = j.tx0 + g.bc <= g.ntx ? g.bc : g.ntx - j.tx0;
+                    sn_pool_run(nt, sn_wino_input_task, &j);
+                    sn_pool_run(nt, sn_wino_gemms, &j);
+                    sn_pool_run(nt, sn_wino_output_task, &j);
                 }
             }
         }
     }
+    sn_cpu_blas_leave();
     sn_scratch_reset(be, mk);
     return SANA_OK;
 }
