@@ -109,6 +109,9 @@ static void test_conv(void) {
     conv_case(2, 6, 4, 7, 5, 3, 1, 1, 1);
     conv_case(1, 6, 9, 8, 8, 3, 2, 1, 3);
     conv_case(2, 5, 5, 6, 7, 3, 1, 1, 5); /* depthwise */
+    conv_case(1, 4, 4, 6, 9, 5, 1, 2, 4); /* depthwise 5x5 (DC-AE multi-scale qkv) */
+    conv_case(1, 3, 3, 7, 8, 3, 2, 1, 3); /* depthwise, stride 2 */
+    conv_case(1, 2, 2, 3, 2, 5, 1, 2, 2); /* depthwise, kernel wider than the image */
     conv_case(1, 4, 8, 5, 5, 1, 1, 0, 1); /* 1x1 */
     conv_case(1, 3, 4, 9, 9, 2, 2, 0, 1); /* patchify */
 }

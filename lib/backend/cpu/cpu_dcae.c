@@ -273,9 +273,21 @@ static void sn_shortcut_dup_planes(void *p, int64_t i0, int64_t i1) {
             const int64_t oy = jb->y_row0 + row, i = oy % f;
             const int64_t sy = oy / f - jb->x_row0;
             float *yr = jb->Y + ((n * Co + c) * Hy + row) * Wy;
-            for (int64_t ox = 0; ox < Wy; ox++) {
-                const int64_t j = ox % f, sc = (f * f * c + f * i + j) / r;
-                yr[ox] += jb->X[((n * Ci + sc) * Hx + sy) * Wx + ox / f];
+            if (f == 1) { /* residual / channel repeat: one source row */
+                const float *xr = jb->X + ((n * Ci + c / r) * Hx + sy) * Wx;
+                for (int64_t ox = 0; ox < Wy; ox++) yr[ox] += xr[ox];
+            } else if (f == 2 && Wy == 2 * Wx) { /* even / odd columns from two source rows */
+                const float *x0 = jb->X + ((n * Ci + (4 * c + 2 * i) / r) * Hx + sy) * Wx;
+                const float *x1 = jb->X + ((n * Ci + (4 * c + 2 * i + 1) / r) * Hx + sy) * Wx;
+                for (int64_t k = 0; k < Wx; k++) {
+                    yr[2 * k] += x0[k];
+                    yr[2 * k + 1] += x1[k];
+                }
+            } else {
+                for (int64_t ox = 0; ox < Wy; ox++) {
+                    const int64_t j = ox % f, sc = (f * f * c + f * i + j) / r;
+                    yr[ox] += jb->X[((n * Ci + sc) * Hx + sy) * Wx + ox / f];
+                }
             }
         }
     }

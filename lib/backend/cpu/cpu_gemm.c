@@ -164,29 +164,41 @@ typedef struct {
     int64_t P, c0; /* im2col: output pixels, first input channel */
 } sn_conv_job;
 
-/* depthwise: one task per (image, channel) */
+/* depthwise: one task per (image, channel). Each output row accumulates in place, one tap at a
+ * time over the columns whose input is inside (contiguous multiply-adds for stride 1): every
+ * pixel still sums bias, then the taps in (ky, kx) order, as a per-pixel loop would. */
 static void sn_dw_planes(void *p, int64_t i0, int64_t i1) {
     const sn_conv_job *j = p;
     const int64_t H = j->H, W = j->W, Ho = j->Ho, Wo = j->Wo, kh = j->kh, kw = j->kw;
+    const int64_t s = j->s, pad = j->pad;
     for (int64_t i = i0; i < i1; i++) {
         const int64_t n = i / j->Co, c = i % j->Co;
         const float *xc = j->X + (n * j->Ci + c) * H * W;
         const float *wc = j->Wt + c * kh * kw;
         float *yc = j->Y + (n * j->Co + c) * Ho * Wo;
-        for (int64_t oy = 0; oy < Ho; oy++)
-            for (int64_t ox = 0; ox < Wo; ox++) {
-                float acc = j->bias ? j->bias[c] : 0.0f;
-                for (int64_t ky = 0; ky < kh; ky++) {
-                    int64_t iy = oy * j->s - j->pad + ky;
-                    if (iy < 0 || iy >= H) continue;
-                    for (int64_t kx = 0; kx < kw; kx++) {
-                        int64_t ix = ox * j->s - j->pad + kx;
-                        if (ix < 0 || ix >= W) continue;
-                        acc += xc[iy * W + ix] * wc[ky * kw + kx];
+        const float b = j->bias ? j->bias[c] : 0.0f;
+        for (int64_t oy = 0; oy < Ho; oy++) {
+            float *yr = yc + oy * Wo;
+            for (int64_t ox = 0; ox < Wo; ox++) yr[ox] = b;
+            for (int64_t ky = 0; ky < kh; ky++) {
+                const int64_t iy = oy * s - pad + ky;
+                if (iy < 0 || iy >= H) continue;
+                const float *xr = xc + iy * W;
+                for (int64_t kx = 0; kx < kw; kx++) {
+                    /* columns ox with 0 <= ox*s - pad + kx < W: [lo, hi) */
+                    const int64_t off = kx - pad;
+                    int64_t lo = off < 0 ? (-off + s - 1) / s : 0;
+                    int64_t hi = W - 1 - off >= 0 ? (W - 1 - off) / s + 1 : 0;
+                    if (hi > Wo) hi = Wo;
+                    const float wt = wc[ky * kw + kx];
+                    if (s == 1) {
+                        for (int64_t ox = lo; ox < hi; ox++) yr[ox] += xr[ox + off] * wt;
+                    } else {
+                        for (int64_t ox = lo; ox < hi; ox++) yr[ox] += xr[ox * s + off] * wt;
                     }
                 }
-                yc[oy * Wo + ox] = acc;
             }
+        }
     }
 }
 
