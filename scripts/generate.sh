@@ -8,7 +8,4 @@ cd "$(dirname "$0")/.."
 bash scripts/build.sh >&2
 cli=$(pwd)/${BUILD_DIR:-build}/examples/sana-cli/sana-cli
 cd "$here"
-# Idle OpenMP threads that spin compete with OpenBLAS's own threads for the cores (30-50 % more
-# CPU time measured in the DiT and DC-AE benchmarks): let them sleep instead.
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 exec "$cli" generate "$@"
