@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "backend/cpu/cpu.h"
+#include "core/pool.h"
 #include "harness.h"
 
 extern int openblas_get_num_threads(void) __attribute__((weak));
@@ -123,6 +124,18 @@ static void test_products(void) {
     omp_set_num_threads(2);
 }
 
+/* inside a BLAS section the OpenMP setting reads 1 (OpenMP-threaded BLAS stays on its
+ * thread) while the pool still sizes teams with the real count */
+static void test_single_section(void) {
+    omp_set_num_threads(4);
+    sn_cpu_blas_enter();
+    CHECK(omp_get_max_threads() == 1, "OpenMP setting inside a BLAS section: %d", omp_get_max_threads());
+    CHECK(sn_pool_threads() == 4, "team size inside a BLAS section: %d", sn_pool_threads());
+    sn_cpu_blas_leave();
+    CHECK(omp_get_max_threads() == 4, "after: %d", omp_get_max_threads());
+    omp_set_num_threads(2);
+}
+
 static void test_blas_guard(void) {
     if (sn_cpu_blas_threading() != SN_BLAS_PTHREADS || !openblas_get_num_threads ||
         !openblas_set_num_threads) {
@@ -201,6 +214,7 @@ int main(void) {
     test_slices();
     test_products();
     test_conv_band();
+    test_single_section();
     test_blas_guard();
     return tu_finish("test_cpu_gemm_threads");
 }

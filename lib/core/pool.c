@@ -1,4 +1,5 @@
 #include "core/pool.h"
+#include "core/threads.h"
 
 #include <omp.h>
 #include <pthread.h>
@@ -150,7 +151,7 @@ static sn_pool *sn_pool_get(int n_workers) {
     return bigger;
 }
 
-int sn_pool_threads(void) { return sn_in_task ? 1 : omp_get_max_threads(); }
+int sn_pool_threads(void) { return sn_in_task ? 1 : sn_threads_get(); }
 
 void sn_pool_run(int nt, void (*fn)(void *arg, int tid, int nt), void *arg) {
     sn_pool *pool = nt > 1 && !sn_in_task ? sn_pool_get(nt - 1) : NULL;

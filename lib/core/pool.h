@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 /* Threads a parallel op started here would use: 1 inside a pool task, else the calling
- * thread's OpenMP thread count. */
+ * thread's count (sn_threads_get: its OpenMP setting, also inside a BLAS section). */
 int sn_pool_threads(void);
 
 /* Runs fn(arg, tid, nt) for tid = 0 .. nt-1 (tid 0 on the calling thread) and returns when

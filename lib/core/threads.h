@@ -17,5 +17,13 @@ static inline void sn_mutex_unlock(sn_mutex *m) { pthread_mutex_unlock(m); }
  * threads of the application keep theirs and OMP_NUM_THREADS is the default. Returns the
  * previous value, for the caller to put back. */
 int sn_threads_set(int n);
+/* The thread count parallel ops use: the value above, also inside a single-threaded section. */
+int sn_threads_get(void);
+
+/* Between these two the calling thread's OpenMP setting reads 1 (for OpenMP-threaded BLAS
+ * libraries, which take their thread count from it), while sn_threads_get still returns the
+ * real count. Nests. */
+void sn_threads_single_begin(void);
+void sn_threads_single_end(void);
 
 #endif

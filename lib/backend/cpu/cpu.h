@@ -30,8 +30,8 @@ int sn_cpu_gemm_threads(int64_t M, int64_t N, int64_t K);
  * 2 OpenMP), -1 when the BLAS is not OpenBLAS or there is none. */
 enum { SN_BLAS_UNKNOWN = -1, SN_BLAS_SEQUENTIAL = 0, SN_BLAS_PTHREADS = 1, SN_BLAS_OPENMP = 2 };
 int sn_cpu_blas_threading(void);
-/* Around every stretch of BLAS calls (after sizing the team: the calling thread's OpenMP
- * thread count reads 1 inside): makes each BLAS call single-threaded. Sets the calling thread's
+/* Around every stretch of BLAS calls: makes each BLAS call single-threaded (sn_pool_threads
+ * still gives the real team size inside). Sets the calling thread's
  * OpenMP thread count to 1 (OpenMP-threaded BLAS) and, with pthread OpenBLAS, its process-wide
  * thread count to 1 while any such stretch runs in the process; both are put back on leave.
  * Nests; thread-safe. */

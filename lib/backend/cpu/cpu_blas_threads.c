@@ -14,11 +14,11 @@
  * The OpenBLAS calls are weak references, so the same binary works with whatever libblas the
  * loader picks (Debian's alternatives switch between the pthread, OpenMP and reference builds
  * under one soname). This file must not include cblas.h: OpenBLAS's declares them non-weak. */
-#include <omp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
 #include "backend/cpu/cpu.h"
+#include "core/threads.h"
 
 extern int openblas_get_parallel(void) __attribute__((weak));
 extern int openblas_get_num_threads(void) __attribute__((weak));
@@ -47,13 +47,8 @@ static int sn_blas_saved;  /* the application's OpenBLAS thread count, restored 
  * their thread count from the calling thread's OpenMP setting: 1 while this thread is inside a
  * GEMM section, so that a product computed whole never starts an OpenMP team of its own and
  * computes the same whatever the thread count. */
-static _Thread_local int sn_omp_depth, sn_omp_saved;
-
 void sn_cpu_blas_enter(void) {
-    if (sn_omp_depth++ == 0) {
-        sn_omp_saved = omp_get_max_threads();
-        if (sn_omp_saved != 1) omp_set_num_threads(1);
-    }
+    sn_threads_single_begin();
     if (!sn_blas_needs_guard()) return;
     pthread_mutex_lock(&sn_blas_lock);
     if (sn_blas_depth++ == 0) {
@@ -64,7 +59,7 @@ void sn_cpu_blas_enter(void) {
 }
 
 void sn_cpu_blas_leave(void) {
-    if (--sn_omp_depth == 0 && sn_omp_saved != 1) omp_set_num_threads(sn_omp_saved);
+    sn_threads_single_end();
     if (!sn_blas_needs_guard()) return;
     pthread_mutex_lock(&sn_blas_lock);
     if (--sn_blas_depth == 0 && sn_blas_saved != 1) openblas_set_num_threads(sn_blas_saved);
