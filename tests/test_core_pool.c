@@ -2,14 +2,16 @@
  * the right (tid, nt); parallel_for visits every index once; runs inside a task are inline;
  * workers wake from sleep; pools grow; several application threads run at once, each with its
  * own workers; a thread's workers are joined when it exits; thousands of back-to-back runs
- * (the spin path) lose nothing. */
+ * (the spin path) lose nothing; a forked child makes new workers. */
 #include <omp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/pool.h"
 #include "harness.h"
@@ -143,6 +145,21 @@ int main(void) {
     pthread_join(g, NULL);
     int after = thread_count();
     CHECK(before > 0 && after == before, "threads before %d, after a pool's owner exited %d", before, after);
+
+    /* the child of a fork (only the forking thread survives) makes new workers */
+    run_once(4);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        alarm(20); /* a hang ends the child with SIGALRM */
+        int ok = run_once(4) && for_once(100003);
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid, "fork");
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "pool runs in a forked child (status %d)",
+          status);
+    CHECK(run_once(4), "and still in the parent");
 
     return tu_finish("test_core_pool");
 }

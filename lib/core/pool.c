@@ -110,7 +110,19 @@ static void sn_pool_destroy(void *p) {
     free(pool);
 }
 
-static void sn_pool_key_make(void) { (void)pthread_key_create(&sn_pool_key, sn_pool_destroy); }
+/* In the child of a fork only the forking thread exists: its pool's workers are gone, so it
+ * forgets the pool (left allocated: its threads cannot be joined) and makes a new one when
+ * needed, instead of waiting forever for workers that do not exist. */
+static void sn_pool_atfork_child(void) {
+    if (sn_tl_pool) (void)pthread_setspecific(sn_pool_key, NULL);
+    sn_tl_pool = NULL;
+    sn_in_task = 0;
+}
+
+static void sn_pool_key_make(void) {
+    (void)pthread_key_create(&sn_pool_key, sn_pool_destroy);
+    (void)pthread_atfork(NULL, NULL, sn_pool_atfork_child);
+}
 
 static sn_pool *sn_pool_make(int n_workers) {
     sn_pool *pool = calloc(1, sizeof *pool);

@@ -13,7 +13,7 @@
  * when that thread exits), so contexts running in parallel on separate threads never share a
  * team. The thread count of a run is the calling thread's OpenMP setting (omp_get_max_threads:
  * what the API sets from sana_context_params.n_threads for the duration of a call); inside a
- * pool task it is 1 (no nesting). */
+ * pool task it is 1 (no nesting). After fork() the child's thread makes new workers. */
 #ifndef SN_CORE_POOL_H
 #define SN_CORE_POOL_H
 
