@@ -130,7 +130,11 @@ typedef struct sana_context_params {
     uint32_t struct_size;
     sana_backend backend;     /* default SANA_BACKEND_AUTO */
     int32_t device;           /* CUDA device ordinal; default 0 */
-    int32_t n_threads;        /* CPU threads; 0 = one per core (default) */
+    int32_t n_threads;        /* CPU threads; 0 = one per core (default) or OMP_NUM_THREADS.
+                               * The CPU backend runs on worker threads of its own (made per
+                               * calling thread, idle ones sleep). While it computes, a pthread
+                               * OpenBLAS is set to 1 thread process-wide; the application's
+                               * count is restored after (docs/api.md, "CPU threads"). */
     sana_precision precision; /* default SANA_PRECISION_AUTO */
     sana_log_fn log;          /* NULL = the default sink */
     void *log_user_data;
