@@ -1,6 +1,8 @@
 // Softmax attention: one warp per query row with an online (running max) softmax in float, so
 // no score matrix is ever stored. Grouped K/V, soft-cap, causal / sliding-window limits and an
-// additive mask [B, 1 or Nq, Nk]. Each lane owns head-dim slices of the output row.
+// additive mask [B, 1 or Nq, Nk]. Each lane owns head-dim slices of the output row. The fp32
+// check mode and every call the tensor-core kernel (flash_attention.cu) does not cover run here,
+// and SANA_CUDA_ATTENTION=simple sends all calls here (lib/backend/cuda/cuda_backend.c).
 #include "common.cuh"
 #include "kernels.h"
 

@@ -30,11 +30,19 @@ int sn_k_layer_norm(const void *x, void *y, int dt, const void *w, const void *b
                     int64_t rows_per_batch, float eps, cudaStream_t s);
 int sn_k_rms_norm(const void *x, void *y, int dt, const void *w, const void *b, int wdt,
                   float w_offset, int64_t rows, int64_t C, float eps, cudaStream_t s);
-/* softmax attention, one warp per query row, online softmax in float */
+/* softmax attention, one warp per query row, online softmax in float (any dtype, Dv <= 256) */
 int sn_k_attention(const void *q, const void *k, const void *v, void *y, int dt, int64_t B,
                    int64_t Hq, int64_t Hk, int64_t Nq, int64_t Nk, int64_t D, int64_t Dv,
                    float scale, float softcap, int causal, int window, const void *mask,
                    int mask_dt, int64_t mask_rows, cudaStream_t s);
+/* The same op on the tensor cores (kernels/flash_attention.cu): bf16 / fp16 storage, D == Dv in
+ * {32, 64, 128, 256}, 16-byte aligned q, k, v, y, sm_80 or newer. Returns SN_K_NOT_APPLICABLE
+ * (launching nothing) for any other call: the caller then uses sn_k_attention. */
+#define SN_K_NOT_APPLICABLE (-1)
+int sn_k_flash_attention(const void *q, const void *k, const void *v, void *y, int dt, int64_t B,
+                         int64_t Hq, int64_t Hk, int64_t Nq, int64_t Nk, int64_t D, int64_t Dv,
+                         float scale, float softcap, int causal, int window, const void *mask,
+                         int mask_dt, int64_t mask_rows, cudaStream_t s);
 /* columns for convolution as GEMM: cols[C*kh*kw, Ho*Wo] of C channels of one image */
 int sn_k_im2col(const void *x, void *cols, int dt, int64_t C, int64_t H, int64_t W, int64_t kh,
                 int64_t kw, int64_t stride, int64_t pad, int64_t Ho, int64_t Wo, cudaStream_t s);

@@ -305,10 +305,42 @@ static sana_status sn_cuda_rms_norm(sn_backend *be, const sn_tensor *x, const sn
                          "rms_norm");
 }
 
+/* SANA_CUDA_ATTENTION picks the softmax attention kernel, read at every call:
+ *   unset, "" or "auto": the tensor-core flash kernel where it applies (bf16 / fp16, head dim
+ *                        32 / 64 / 128 / 256, sm_80+), else the simple warp-per-row kernel;
+ *   "simple":            the warp-per-row kernel always (the fallback, and the fp32 check mode's);
+ *   "flash":             the flash kernel, or SANA_ERR_UNSUPPORTED where it does not apply
+ *                        (tests use it to know which kernel ran). */
+typedef enum { SN_ATT_AUTO, SN_ATT_SIMPLE, SN_ATT_FLASH } sn_att_kernel;
+
+static sana_status sn_cuda_attention_kernel(sn_att_kernel *out) {
+    const char *e = getenv("SANA_CUDA_ATTENTION");
+    if (!e || !*e || strcmp(e, "auto") == 0) *out = SN_ATT_AUTO;
+    else if (strcmp(e, "simple") == 0) *out = SN_ATT_SIMPLE;
+    else if (strcmp(e, "flash") == 0) *out = SN_ATT_FLASH;
+    else return sn_fail(SANA_ERR_INVALID_ARGUMENT, "SANA_CUDA_ATTENTION=%s: expected auto, flash or simple", e);
+    return SANA_OK;
+}
+
 static sana_status sn_cuda_attention(sn_backend *be, const sn_tensor *q, const sn_tensor *k, const sn_tensor *v,
                                      const sn_attn_params *p, sn_tensor *y) {
     const sn_tensor *m = p->mask;
     int64_t mask_rows = m ? (m->ndim >= 2 ? m->shape[m->ndim - 2] : 1) : 0;
+    sn_att_kernel which = SN_ATT_AUTO;
+    SN_TRY(sn_cuda_attention_kernel(&which));
+    if (which != SN_ATT_SIMPLE) {
+        int e = sn_k_flash_attention(q->data, k->data, v->data, y->data, q->dtype, q->shape[0], q->shape[1],
+                                     k->shape[1], q->shape[2], k->shape[2], q->shape[3], v->shape[3], p->scale,
+                                     p->softcap, p->causal, p->window, m ? m->data : NULL, m ? m->dtype : SN_F32,
+                                     mask_rows, sn_cuda_of(be)->stream);
+        if (e != SN_K_NOT_APPLICABLE) return sn_cuda_check(e, "flash attention");
+        if (which == SN_ATT_FLASH)
+            return sn_fail(SANA_ERR_UNSUPPORTED,
+                           "cuda flash attention (SANA_CUDA_ATTENTION=flash) does not apply to %s, head dims "
+                           "%lld / %lld (needs F16 or BF16, equal head dims of 32, 64, 128 or 256, 16-byte "
+                           "aligned tensors, sm_80 or newer)",
+                           sn_dtype_name(q->dtype), (long long)q->shape[3], (long long)v->shape[3]);
+    }
     int e = sn_k_attention(q->data, k->data, v->data, y->data, q->dtype, q->shape[0], q->shape[1], k->shape[1],
                            q->shape[2], k->shape[2], q->shape[3], v->shape[3], p->scale, p->softcap, p->causal,
                            p->window, m ? m->data : NULL, m ? m->dtype : SN_F32, mask_rows, sn_cuda_of(be)->stream);
