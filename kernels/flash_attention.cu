@@ -134,7 +134,7 @@ __global__ void __launch_bounds__(kWarps * 32)
     k_flash_attention(const T *__restrict__ q, const T *__restrict__ k, const T *__restrict__ v, T *__restrict__ y,
                       int Hq, int group, int Nq, int Nk, float scale, float softcap, int causal, int window,
                       const void *__restrict__ mask, int mdt, int mask_rows) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800  // mma.sync bf16, cp.async: sm_80 (host pass: parsed only)
     constexpr int BN = FaShape<D>::BN, LD = FaShape<D>::LD;
     extern __shared__ __align__(16) unsigned char fa_smem[];
     T *sQ = reinterpret_cast<T *>(fa_smem);  // [kBM][LD]
@@ -294,6 +294,8 @@ __global__ void __launch_bounds__(kWarps * 32)
             *reinterpret_cast<uint4 *>(y + ((int64_t)bh * Nq + qi) * D + c * 8) =
                 *reinterpret_cast<const uint4 *>(sO + r * LD + c * 8);
     }
+#else
+    __trap();  // never launched: flash_launch checks the architecture the kernel was built for
 #endif
 }
 
@@ -308,6 +310,12 @@ int flash_launch(const void *q, const void *k, const void *v, void *y, int B, in
     if (e != 0) return e;
     if (smem > (size_t)optin) return SN_K_NOT_APPLICABLE;
     auto kern = k_flash_attention<T, D>;
+    // the code the device runs must come from sm_80+ source (a build for older targets only, JIT
+    // compiled for this GPU, has an empty body): ptxVersion is the virtual architecture it came from
+    cudaFuncAttributes fa;
+    e = (int)cudaFuncGetAttributes(&fa, kern);
+    if (e != 0) return e;
+    if (fa.ptxVersion < 80 || fa.binaryVersion < 80) return SN_K_NOT_APPLICABLE;
     if (smem > 48 * 1024) {
         e = (int)cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
         if (e != 0) return e;
