@@ -6,7 +6,8 @@
  * poisoned with NaN first, so a row left unwritten fails. Bands must equal the whole image's rows
  * bit for bit on both paths (exact banded decoding). In cuDNN mode every convolution must really
  * have gone through cudnnConvolutionForward (its call counter grows), the depthwise one must not.
- * A graph replays cuDNN convolutions with new inputs. Skips (77) without a GPU; the cuDNN half
+ * A graph replays cuDNN convolutions with new inputs. Each call takes from the scratch arena
+ * exactly what sn_op_scratch_bytes said (the DC-AE budget planner adds those up). Skips (77) without a GPU; the cuDNN half
  * is left out (said so) where cuDNN cannot be loaded. */
 #include <math.h>
 #include <stdlib.h>
@@ -30,6 +31,19 @@ static void path_was(const char *what, int expect) {
     dnn_calls = n;
 }
 
+/* The scratch query (sn_op_scratch_bytes: what the DC-AE planner adds up) against what the call
+ * then takes from the arena: arm before the call, check after. */
+static size_t scratch_used0, scratch_want;
+static void scratch_arm(const sn_op_shape *s) {
+    scratch_want = sn_op_scratch_bytes(gpu, s);
+    scratch_used0 = gpu->scratch.used;
+    gpu->scratch.peak = scratch_used0;
+}
+static void scratch_check(const char *what) {
+    const size_t took = gpu->scratch.peak - scratch_used0;
+    CHECK(took == scratch_want, "%s: took %zu bytes of scratch, the query said %zu", what, took, scratch_want);
+}
+
 static void conv_case(const char *what, int64_t B, int64_t Ci, int64_t H, int64_t W, int64_t Co, int64_t k,
                       int32_t stride, int32_t pad, int32_t groups, int bias, int via_dnn, uint64_t seed) {
     int64_t Ho = (H + 2 * pad - k) / stride + 1, Wo = (W + 2 * pad - k) / stride + 1;
@@ -37,9 +51,12 @@ static void conv_case(const char *what, int64_t B, int64_t Ci, int64_t H, int64_
     pair b = mk(1, SN_SHAPE(Co), seed + 2), y = mk(4, SN_SHAPE(B, Co, Ho, Wo), 0);
     CHECK_OK(sn_fill(&y.g, NAN));
     CHECK_OK(sn_conv2d(&x.c, &w.c, bias ? &b.c : NULL, stride, pad, groups, &y.c));
+    scratch_arm(&(sn_op_shape){.op = SN_OP_CONV2D, .x = &x.g, .w = &w.g, .y = &y.g, .stride = stride, .pad = pad,
+                               .groups = groups});
     CHECK_OK(sn_conv2d(&x.g, &w.g, bias ? &b.g : NULL, stride, pad, groups, &y.g));
     char name[200];
     snprintf(name, sizeof name, "%s: conv2d %s", mode, what);
+    scratch_check(name);
     compare(name, &y);
     path_was(name, via_dnn);
     done(&x), done(&w), done(&b), done(&y);
@@ -79,10 +96,13 @@ static void band_case(const char *what, int64_t B, int64_t Ci, int64_t h_full, i
     const sn_tensor *bc = bias ? &b.c : NULL, *bg = bias ? &b.g : NULL;
     CHECK_OK(sn_fill(&y.g, NAN));
     CHECK_OK(sn_conv2d_band(&x.c, 0, h_full, &w.c, bc, up, stride, pad, &y.c, 0));
+    scratch_arm(&(sn_op_shape){.op = SN_OP_CONV2D_BAND, .x = &x.g, .w = &w.g, .y = &y.g, .up = up, .stride = stride,
+                               .pad = pad, .groups = 1, .h_full = h_full});
     CHECK_OK(sn_conv2d_band(&x.g, 0, h_full, &w.g, bg, up, stride, pad, &y.g, 0));
     char name[240];
     snprintf(name, sizeof name, "%s: conv2d_band %s, whole image %lldx%lld", mode, what, (long long)Ho,
              (long long)Wo);
+    scratch_check(name);
     compare(name, &y);
     path_was(name, 1);
     float *whole = fetch(&y.g);
@@ -97,9 +117,12 @@ static void band_case(const char *what, int64_t B, int64_t Ci, int64_t h_full, i
         CHECK_OK(sn_tensor_alloc(gpu, gpu->act_dtype, 4, SN_SHAPE(B, Co, r1 - r0, Wo), &yb));
         device_rows(&x.g, x0, &xb);
         CHECK_OK(sn_fill(&yb, NAN));
+        scratch_arm(&(sn_op_shape){.op = SN_OP_CONV2D_BAND, .x = &xb, .w = &w.g, .y = &yb, .up = up,
+                                   .stride = stride, .pad = pad, .groups = 1, .h_full = h_full});
         CHECK_OK(sn_conv2d_band(&xb, x0, h_full, &w.g, bg, up, stride, pad, &yb, r0));
         snprintf(name, sizeof name, "%s: conv2d_band %s, rows [%lld, %lld) from input rows [%lld, %lld)", mode, what,
                  (long long)r0, (long long)r1, (long long)x0, (long long)(x0 + xn));
+        scratch_check(name);
         path_was(name, 1);
         float *got = fetch(&yb), *ref = host_rows(y.c.data, B * Co, Ho, Wo, r0, r1 - r0);
         float *same = host_rows(whole, B * Co, Ho, Wo, r0, r1 - r0);

@@ -1,6 +1,7 @@
 /* Whole model stages on the CUDA backend against the CPU backend, on the fixture models: the DiT
  * (SANA and Sprint, text K/V + forward), the same DiT step replayed as a CUDA graph with new
- * latents and timesteps every call, Gemma-2, and the DC-AE decode (whole and in exact bands).
+ * latents and timesteps every call, Gemma-2, and the DC-AE decode (whole and in exact bands;
+ * its memory all from the scratch arena, planned to the byte).
  * fp32 mode within 1e-4 relative, bf16 mode within 2e-2. Skips (77) without a GPU. */
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,55 @@ static void gemma_case(void) {
     sn_gemma_free(gc), sn_gemma_free(gg);
 }
 
+/* The GPU decode's memory: everything from the scratch arena (no cudaMalloc / cudaFree per band:
+ * no tensor allocation through the backend, the arena and the device memory the same after a
+ * decode of 16-row bands as before it), and the planner's count (op scratch included: the CUDA
+ * scratch query) equal to what the arena measured, within a budget. */
+static int n_allocs;
+static void *(*real_alloc)(sn_backend *, size_t);
+static void *counting_alloc(sn_backend *b, size_t bytes) {
+    n_allocs++;
+    return real_alloc(b, bytes);
+}
+
+static void dcae_memory(const sn_dcae *ag, const sn_tensor *zg, sn_tensor *y) {
+    sn_dcae_decode_opts o;
+    sn_dcae_decode_opts_init(&o);
+    o.band_rows = 16; /* the arena has grown to a one-band decode already */
+    size_t in0, peak0, in1, peak1;
+    const size_t held0 = gpu->scratch.held;
+    CHECK_OK(sn_backend_memory(gpu, &in0, &peak0));
+    const sn_ops *orig = gpu->ops;
+    sn_ops counting = *orig;
+    real_alloc = counting.alloc;
+    counting.alloc = counting_alloc;
+    gpu->ops = &counting;
+    n_allocs = 0;
+    CHECK_OK(sn_dcae_decode(ag, zg, &o, y));
+    gpu->ops = orig;
+    CHECK_OK(sn_backend_sync(gpu));
+    CHECK_OK(sn_backend_memory(gpu, &in1, &peak1));
+    printf("DC-AE decode in 16-row bands: %d allocations, arena %zu -> %zu bytes, device %zu -> %zu (peak %zu -> %zu)\n",
+           n_allocs, held0, gpu->scratch.held, in0, in1, peak0, peak1);
+    CHECK(n_allocs == 0 && gpu->scratch.held == held0 && in1 == in0 && peak1 == peak0,
+          "the banded decode allocated device memory");
+    /* a budget below the one-band need: kept, and planned to the byte */
+    o.band_rows = 0;
+    CHECK_OK(sn_dcae_decode(ag, zg, &o, y));
+    const sn_dcae_decode_stats one = sn_dcae_last_decode_stats();
+    o.memory_budget = one.peak_bytes * 3 / 4;
+    CHECK_OK(sn_dcae_decode(ag, zg, &o, y));
+    sn_dcae_decode_stats st = sn_dcae_last_decode_stats();
+    size_t planned;
+    int32_t rows;
+    CHECK_OK(sn_dcae_estimate(ag, zg->shape[2], zg->shape[3], o.memory_budget, &planned, &rows));
+    printf("DC-AE budget %zu: %d bands of %d rows, peak %zu (op scratch %zu), planned %zu\n", o.memory_budget,
+           st.n_bands, st.band_rows, st.peak_bytes, st.peak_scratch_bytes, planned);
+    CHECK(st.peak_bytes == planned && rows == st.band_rows, "planned %zu bytes (%d rows), measured %zu (%d rows)",
+          planned, rows, st.peak_bytes, st.band_rows);
+    if (st.band_rows > 8) CHECK(st.peak_bytes <= o.memory_budget, "peak over the budget");
+}
+
 static void dcae_case(void) {
     const char *dir = tu_path(tu_path(tu_fixtures_dir(), "sana_tiny"), "vae");
     sn_dcae *ac = NULL, *ag = NULL;
@@ -160,6 +210,7 @@ static void dcae_case(void) {
     CHECK_OK(sn_dcae_decode(ac, &zc, &t, &yc));
     CHECK_OK(sn_dcae_decode(ag, &zg, &t, &yb));
     compare_t("DC-AE tiled decode (tiles of 2 latents, stride 1)", &yc, &yb);
+    dcae_memory(ag, &zg, &yb);
     sn_tensor_free(&zc), sn_tensor_free(&zg), sn_tensor_free(&yc), sn_tensor_free(&yg), sn_tensor_free(&yb);
     sn_dcae_free(ac), sn_dcae_free(ag);
 }

@@ -91,9 +91,16 @@ static void test_budget(void) {
         CHECK(st.peak_bytes <= last, "peak rose from %zu to %zu when the budget fell to %zu", last,
               st.peak_bytes, budget);
         CHECK(!memcmp(got, ref, (size_t)(3 * 128 * 64) * sizeof(float)), "budget %zu: pixels differ", budget);
-        if (st.band_rows > 8) /* a budget that a band fits in is kept (activations) */
-            CHECK(st.peak_bytes - st.peak_scratch_bytes <= budget, "activation peak %zu over budget %zu",
-                  st.peak_bytes - st.peak_scratch_bytes, budget);
+        if (st.band_rows > 8) /* a budget that a band fits in is kept, op scratch included */
+            CHECK(st.peak_bytes <= budget, "peak %zu (op scratch %zu) over budget %zu", st.peak_bytes,
+                  st.peak_scratch_bytes, budget);
+        /* the planner counts every byte the decode then holds */
+        size_t planned;
+        int32_t planned_rows;
+        CHECK_OK(sn_dcae_estimate(ae, 4, 2, budget, &planned, &planned_rows));
+        CHECK(planned == st.peak_bytes && planned_rows == st.band_rows,
+              "budget %zu: planned %zu bytes in bands of %d rows, measured %zu in bands of %d", budget, planned,
+              planned_rows, st.peak_bytes, st.band_rows);
         fell |= st.peak_bytes < last;
         last = st.peak_bytes;
         smallest = st.peak_bytes;
@@ -103,6 +110,55 @@ static void test_budget(void) {
           st0.peak_bytes);
     free(ref);
     sn_tensor_free(&z);
+}
+
+/* A decode takes all its memory from the backend's scratch arena: no tensor allocation at all
+ * (counted through the backend's alloc), one arena chunk the size of what the planner counted,
+ * and nothing more for later decodes, whatever their number of bands. */
+static int n_allocs;
+static void *(*real_alloc)(sn_backend *, size_t);
+static void *counting_alloc(sn_backend *b, size_t bytes) {
+    n_allocs++;
+    return real_alloc(b, bytes);
+}
+
+static void test_no_alloc_per_band(void) {
+    sn_backend *be2; /* a fresh arena whose chunks are exactly as large as asked */
+    CHECK_OK(sn_backend_cpu_create(2, &be2));
+    be2->scratch.chunk_size = 256;
+    const sn_ops *orig = be2->ops;
+    sn_ops counting = *orig;
+    real_alloc = counting.alloc;
+    counting.alloc = counting_alloc;
+    sn_tensor z, y;
+    CHECK_OK(sn_tensor_alloc(be2, SN_F32, 4, SN_SHAPE(1, 32, 4, 2), &z));
+    tu_fill_random(z.data, (size_t)sn_numel(&z), 11);
+    CHECK_OK(sn_tensor_alloc(be2, SN_F32, 4, SN_SHAPE(1, 3, 128, 64), &y));
+    be2->ops = &counting;
+    const int32_t rows[3] = {0, 32, 8}; /* 1, 4, 16 bands: the first needs the most */
+    size_t held0 = 0;
+    for (int i = 0; i < 3; i++) {
+        sn_dcae_decode_opts o;
+        sn_dcae_decode_opts_init(&o);
+        o.band_rows = rows[i];
+        n_allocs = 0;
+        CHECK_OK(sn_dcae_decode(ae, &z, &o, &y));
+        sn_dcae_decode_stats st = sn_dcae_last_decode_stats();
+        printf("%2d bands: %d allocations, arena holds %zu bytes, decode peak %zu\n", st.n_bands, n_allocs,
+               be2->scratch.held, st.peak_bytes);
+        CHECK(n_allocs == 0, "%d bands: %d allocations outside the arena", st.n_bands, n_allocs);
+        if (i == 0) {
+            held0 = be2->scratch.held;
+            CHECK(held0 == st.peak_bytes, "the arena grew by %zu bytes for a decode that holds %zu", held0,
+                  st.peak_bytes);
+        }
+        CHECK(be2->scratch.held == held0, "%d bands: the arena grew from %zu to %zu bytes", st.n_bands, held0,
+              be2->scratch.held);
+        CHECK(be2->scratch.used == 0, "the decode kept %zu bytes of scratch", be2->scratch.used);
+    }
+    be2->ops = orig;
+    sn_tensor_free(&z), sn_tensor_free(&y);
+    sn_backend_free(be2);
 }
 
 static void test_refusals(void) {
@@ -174,6 +230,7 @@ int main(void) {
     test_bands_exact(2, 2, 1); /* batch */
     test_bands_exact(1, 1, 1);
     test_budget();
+    test_no_alloc_per_band();
     test_refusals();
     test_rgb8();
     sn_dcae_free(ae);

@@ -161,6 +161,14 @@ static void test_linear_attention(void) {
         }
     CHECK(tu_check_close("linear_attention state+apply (2 chunks)", F(y2), ref, (size_t)sn_numel(&y2), 1e-5),
           "chunked linear attention");
+    /* the state is fp32 (it sums over every chunk): the CPU ops refuse any other dtype rather
+     * than read its bytes as floats */
+    sn_tensor sb;
+    CHECK_OK(sn_tensor_alloc(be, SN_BF16, 4, SN_SHAPE(B, G, d + 1, d), &sb));
+    CHECK_STATUS(sn_linear_attention_state(&qkv, &sb), SANA_ERR_UNSUPPORTED);
+    CHECK_STATUS(sn_linear_attention_apply(&qkv, &sb, 1e-15f, &y2), SANA_ERR_UNSUPPORTED);
+    CHECK(strstr(tu_last_error(), "F32") != NULL, "message: %s", tu_last_error());
+    sn_tensor_free(&sb);
     sn_tensor_free(&st), sn_tensor_free(&y2);
     free(ref);
     sn_tensor_free(&qkv), sn_tensor_free(&y);
@@ -235,6 +243,65 @@ static void test_shortcut_avg(int f, int64_t Ci, int64_t Co) {
     sn_tensor_free(&x), sn_tensor_free(&y);
 }
 
+/* sn_op_scratch_bytes says exactly what each op then takes from the scratch arena (the DC-AE
+ * budget planner adds it up instead of running the op). */
+static size_t arena_take(sn_op_shape sh) {
+    const size_t used0 = be->scratch.used;
+    be->scratch.peak = used0;
+    sana_status st = SANA_OK;
+    switch (sh.op) {
+    case SN_OP_CONV2D:
+        st = sn_conv2d(sh.x, sh.w, NULL, sh.stride, sh.pad, sh.groups, (sn_tensor *)sh.y);
+        break;
+    case SN_OP_CONV2D_BAND:
+        st = sn_conv2d_band(sh.x, 0, sh.h_full, sh.w, NULL, sh.up, sh.stride, sh.pad, (sn_tensor *)sh.y, 0);
+        break;
+    case SN_OP_LINATTN_RELU: st = sn_linear_attention_relu(sh.x, 1e-15f, (sn_tensor *)sh.y); break;
+    case SN_OP_LINATTN_STATE: st = sn_linear_attention_state(sh.x, (sn_tensor *)sh.y); break;
+    case SN_OP_LINATTN_APPLY: st = sn_linear_attention_apply(sh.x, sh.w, 1e-15f, (sn_tensor *)sh.y); break;
+    }
+    CHECK_OK(st);
+    CHECK(be->scratch.used == used0, "op %d kept scratch", (int)sh.op);
+    return be->scratch.peak - used0;
+}
+
+static void test_scratch_query(void) {
+    struct {
+        int up, stride;
+        int64_t Ci, Co, k, H, W;
+    } bands[] = {{1, 1, 5, 4, 3, 6, 7}, {2, 1, 3, 2, 3, 4, 5}, {1, 2, 4, 3, 3, 8, 9}, {1, 1, 6, 3, 1, 3, 4}};
+    for (size_t i = 0; i < sizeof bands / sizeof *bands; i++) {
+        const int up = bands[i].up, s = bands[i].stride;
+        const int64_t k = bands[i].k, p = k / 2, Ho = (bands[i].H * up + 2 * p - k) / s + 1;
+        const int64_t Wo = (bands[i].W * up + 2 * p - k) / s + 1;
+        sn_tensor x = mk(1, bands[i].Ci, bands[i].H, bands[i].W, 3), w = mk(bands[i].Co, bands[i].Ci, k, k, 4);
+        sn_tensor y = mk(1, bands[i].Co, Ho, Wo, 0);
+        sn_op_shape sh = {.op = SN_OP_CONV2D_BAND, .x = &x, .w = &w, .y = &y, .up = up, .stride = s, .pad = (int32_t)p, .groups = 1,
+                          .h_full = bands[i].H};
+        const size_t want = sn_op_scratch_bytes(be, &sh), got = arena_take(sh);
+        CHECK(want == got && got > 0, "conv2d_band case %zu: query %zu, took %zu", i, want, got);
+        sn_tensor_free(&x), sn_tensor_free(&w), sn_tensor_free(&y);
+    }
+    /* 1x1 and depthwise convolutions take none */
+    sn_tensor x = mk(1, 6, 5, 5, 5), w1 = mk(4, 6, 1, 1, 6), wd = mk(6, 1, 3, 3, 7), y1 = mk(1, 4, 5, 5, 0), yd = mk(1, 6, 5, 5, 0);
+    sn_op_shape c1 = {.op = SN_OP_CONV2D, .x = &x, .w = &w1, .y = &y1, .stride = 1, .pad = 0, .groups = 1};
+    sn_op_shape cd = {.op = SN_OP_CONV2D, .x = &x, .w = &wd, .y = &yd, .stride = 1, .pad = 1, .groups = 6};
+    CHECK(sn_op_scratch_bytes(be, &c1) == 0 && arena_take(c1) == 0, "1x1 conv scratch");
+    CHECK(sn_op_scratch_bytes(be, &cd) == 0 && arena_take(cd) == 0, "depthwise conv scratch");
+    const int64_t G = 3, d = 8, N = 37;
+    sn_tensor qkv = mk(1, G, 3 * d, N, 8), ya = mk(1, G, d, N, 0), st = mk(1, G, d + 1, d, 0);
+    sn_op_shape la[3] = {{.op = SN_OP_LINATTN_RELU, .x = &qkv, .y = &ya},
+                         {.op = SN_OP_LINATTN_STATE, .x = &qkv, .y = &st},
+                         {.op = SN_OP_LINATTN_APPLY, .x = &qkv, .w = &st, .y = &ya}};
+    for (int i = 0; i < 3; i++) {
+        const size_t want = sn_op_scratch_bytes(be, &la[i]), got = arena_take(la[i]);
+        CHECK(want == got && got > 0, "linear attention op %d: query %zu, took %zu", (int)la[i].op, want, got);
+    }
+    sn_tensor_free(&x), sn_tensor_free(&w1), sn_tensor_free(&wd), sn_tensor_free(&y1), sn_tensor_free(&yd);
+    sn_tensor_free(&qkv), sn_tensor_free(&ya), sn_tensor_free(&st);
+    printf("op scratch queries equal what the ops take from the arena\n");
+}
+
 int main(void) {
     CHECK_OK(sn_backend_cpu_create(2, &be));
     test_conv_band(1, 1, 9, 6, 5, 7);
@@ -248,6 +315,7 @@ int main(void) {
     test_conv_band(2, 1, 4, 3, 520, 520);
     test_channel_norm();
     test_linear_attention();
+    test_scratch_query();
     test_shortcut_dup(2, 4, 4);  /* r = 4: nearest upsample */
     test_shortcut_dup(2, 4, 2);  /* r = 2: halving upsampler */
     test_shortcut_dup(1, 2, 8);  /* decoder input shortcut: repeat_interleave(4) */

@@ -339,7 +339,7 @@ typedef struct sana_generate_params {
     void *progress_user_data;
     sana_preview_fn preview;
     void *preview_user_data;
-    size_t decode_memory_budget; /* bytes for the decoder's activations; 0 = unlimited */
+    size_t decode_memory_budget; /* bytes the decoder may hold (all its buffers); 0 = unlimited */
 } sana_generate_params;
 
 SANA_API void sana_generate_params_init(sana_generate_params *params);
@@ -414,7 +414,7 @@ typedef enum sana_decode_mode {
 typedef struct sana_decode_params {
     uint32_t struct_size;
     sana_decode_mode mode;
-    size_t memory_budget;    /* FULL: bytes of activations; bands are exact; 0 = unlimited */
+    size_t memory_budget;    /* FULL: bytes of all buffers; bands are exact; 0 = unlimited */
     int32_t tile_size;       /* TILED: tile edge in pixels; default 512 */
     int32_t tile_stride;     /* TILED: default 448 */
 } sana_decode_params;

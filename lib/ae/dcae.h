@@ -77,9 +77,12 @@ typedef void (*sn_dcae_tap_fn)(void *user, const char *name, int64_t b, const sn
 
 typedef struct sn_dcae_decode_opts {
     /* Exact (bit-identical) banded decode: the attention stages run on the whole latent, the
-     * conv stages in horizontal bands. 0 = no limit (one band). Otherwise bytes of activations
-     * the decode may hold at once (the output tensor not counted); the band height is the
-     * largest that fits, down to a minimum band (then the budget is exceeded, with a log line). */
+     * conv stages in horizontal bands. 0 = no limit (one band). Otherwise bytes the decode may
+     * hold at once: activations and every op's temporary memory (the output tensor and the
+     * weights not counted); the band height is the largest that fits, down to a minimum band
+     * (then the budget is exceeded, with a log line). All of it is taken from the backend's
+     * scratch arena, which keeps it for the next call: a decode allocates nothing once the arena
+     * has grown to it. */
     size_t memory_budget;
     int32_t band_rows; /* > 0: force this band height in output pixels (tests); overrides budget */
     /* diffusers' enable_tiling() decode (approximate: tiles blended linearly). */
@@ -101,19 +104,20 @@ void sn_dcae_decode_shape(const sn_dcae *ae, const sn_tensor *z, int64_t out_sha
 sana_status sn_dcae_decode(const sn_dcae *ae, const sn_tensor *z, const sn_dcae_decode_opts *opts,
                            sn_tensor *y);
 
-/* What the last sn_dcae_decode on this thread measured: the most bytes of activations held at
- * once (own accounting of every activation tensor, plus the peak of the backend's scratch arena
- * during the call), and the band height used (output pixels). */
+/* What the last sn_dcae_decode on this thread measured on the backend's scratch arena: the most
+ * bytes the call held at once (its block of activations plus the op scratch on top), of which
+ * the ops' own temporary memory, and the band height used (output pixels). */
 typedef struct sn_dcae_decode_stats {
-    size_t peak_bytes;
-    size_t peak_scratch_bytes;
+    size_t peak_bytes;         /* everything: what the budget bounds */
+    size_t peak_scratch_bytes; /* op-internal scratch (part of peak_bytes) */
     int32_t band_rows;
     int32_t n_bands;
 } sn_dcae_decode_stats;
 sn_dcae_decode_stats sn_dcae_last_decode_stats(void);
 
-/* Without decoding anything: the activation peak (bytes, scratch not counted) and band height
- * that a decode of one [1, C, h, w] latent would have under `budget` (0 = unlimited). */
+/* Without decoding anything: the peak (bytes: activations and op scratch, as peak_bytes) and band
+ * height that a decode of one [1, C, h, w] latent would have under `budget` (0 = unlimited), on
+ * the model's backend. */
 sana_status sn_dcae_estimate(const sn_dcae *ae, int64_t h, int64_t w, size_t budget, size_t *peak,
                              int32_t *band_rows);
 

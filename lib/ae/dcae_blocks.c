@@ -5,56 +5,11 @@
 
 #include "ae/dcae_internal.h"
 
-/* Skips the op in a dry run (bookkeeping only). */
-#define SN_RUN(m, expr)                                                                            \
-    do {                                                                                           \
-        if (!(m)->dry) SN_TRY(expr);                                                               \
-    } while (0)
-
-sana_status sn_dcae_mem_tensor(sn_dcae_mem *m, int64_t c, int64_t h, int64_t w, sn_tensor *t) {
-    const int64_t shape[4] = {1, c, h, w};
-    size_t bytes = (size_t)(c * h * w) * sn_dtype_size(m->be->act_dtype);
-    if (m->dry) {
-        *t = (sn_tensor){.dtype = m->be->act_dtype, .ndim = 4, .shape = {1, c, h, w}, .be = m->be};
-    } else {
-        int slot = 0;
-        while (slot < SN_DCAE_MEM_SLOTS && m->held[slot]) slot++;
-        if (slot == SN_DCAE_MEM_SLOTS) return sn_fail(SANA_ERR_INTERNAL, "dcae: too many live tensors");
-        SN_TRY(sn_tensor_alloc(m->be, m->be->act_dtype, 4, shape, t));
-        m->held[slot] = t->data;
-    }
-    m->live += bytes;
-    if (m->live > m->peak) m->peak = m->live;
-    return SANA_OK;
-}
-
-void sn_dcae_mem_free(sn_dcae_mem *m, sn_tensor *t) {
-    if (!t->be) return;
-    size_t bytes = (size_t)sn_numel(t) * sn_dtype_size(t->dtype);
-    m->live -= bytes < m->live ? bytes : m->live;
-    if (!m->dry) {
-        for (int i = 0; i < SN_DCAE_MEM_SLOTS; i++)
-            if (m->held[i] == t->data) m->held[i] = NULL;
-        sn_tensor_free(t);
-    }
-    t->be = NULL;
-    t->data = NULL;
-}
-
-void sn_dcae_mem_release(sn_dcae_mem *m) {
-    for (int i = 0; i < SN_DCAE_MEM_SLOTS; i++)
-        if (m->held[i]) {
-            m->be->ops->free(m->be, m->held[i]);
-            m->held[i] = NULL;
-        }
-    m->live = 0;
-}
-
 sn_tensor sn_dcae_channels(const sn_tensor *t, int64_t c0, int64_t n) {
     sn_tensor v = *t;
     int64_t plane = t->shape[2] * t->shape[3];
-    v.shape[1] = n;
-    if (t->data) v.data = (char *)t->data + (size_t)(c0 * plane) * sn_dtype_size(t->dtype);
+    v.shape[1] = n; /* address arithmetic as integers: in a dry run data is a stand-in */
+    if (t->data) v.data = (void *)((uintptr_t)t->data + (size_t)(c0 * plane) * sn_dtype_size(t->dtype));
     return v;
 }
 
@@ -95,13 +50,13 @@ sana_status sn_dcae_res_band(sn_dcae_mem *m, const sn_dcae_block_w *blk, sn_tens
     const int64_t m0 = sn_max64(o0 - 1, 0), m1 = sn_min64(o1 + 1, h_full);
     sn_tensor t1, t2;
     SN_TRY(sn_dcae_mem_tensor(m, C, m1 - m0, W, &t1));                 /* [C, m1-m0, W] */
-    SN_RUN(m, sn_conv2d_band(x, *x_row0, h_full, &r->conv1_w, &r->conv1_b, 1, 1, 1, &t1, m0));
-    SN_RUN(m, sn_unary(blk->act, &t1, &t1));
+    SN_TRY(sn_dcae_conv_band(m, x, *x_row0, h_full, &r->conv1_w, &r->conv1_b, 1, 1, 1, &t1, m0));
+    SN_DCAE_RUN(m, sn_unary(blk->act, &t1, &t1));
     SN_TRY(sn_dcae_mem_tensor(m, C, o1 - o0, W, &t2));                 /* [C, o1-o0, W] */
-    SN_RUN(m, sn_conv2d_band(&t1, m0, h_full, &r->conv2_w, NULL, 1, 1, 1, &t2, o0));
+    SN_TRY(sn_dcae_conv_band(m, &t1, m0, h_full, &r->conv2_w, NULL, 1, 1, 1, &t2, o0));
     sn_dcae_mem_free(m, &t1);
-    SN_RUN(m, sn_channel_norm(&t2, &r->norm_w, &r->norm_b, SN_DCAE_NORM_EPS, SN_ACT_NONE, &t2));
-    SN_RUN(m, sn_shortcut_dup(x, *x_row0, 1, &t2, o0)); /* + residual (rows o0..o1 of x) */
+    SN_DCAE_RUN(m, sn_channel_norm(&t2, &r->norm_w, &r->norm_b, SN_DCAE_NORM_EPS, SN_ACT_NONE, &t2));
+    SN_DCAE_RUN(m, sn_shortcut_dup(x, *x_row0, 1, &t2, o0)); /* + residual (rows o0..o1 of x) */
     sn_dcae_mem_free(m, x);
     *x = t2;
     *x_row0 = o0;
@@ -116,8 +71,8 @@ sana_status sn_dcae_up_band(sn_dcae_mem *m, const sn_dcae_stage *st, sn_tensor *
     sn_tensor y;
     SN_TRY(sn_dcae_mem_tensor(m, Co, o1 - o0, W, &y)); /* [Co, o1-o0, 2w] */
     /* conv3x3(nearest_x2(x)) + pixel_shuffle(repeat_interleave(x)) */
-    SN_RUN(m, sn_conv2d_band(x, *x_row0, h_full, &st->rs_w, &st->rs_b, 2, 1, 1, &y, o0));
-    SN_RUN(m, sn_shortcut_dup(x, *x_row0, 2, &y, o0));
+    SN_TRY(sn_dcae_conv_band(m, x, *x_row0, h_full, &st->rs_w, &st->rs_b, 2, 1, 1, &y, o0));
+    SN_DCAE_RUN(m, sn_shortcut_dup(x, *x_row0, 2, &y, o0));
     sn_dcae_mem_free(m, x);
     *x = y;
     *x_row0 = o0;
@@ -140,30 +95,30 @@ static sana_status sn_dcae_qkv_rows(sn_dcae_mem *m, const sn_dcae_block_w *blk, 
     sn_tensor xc = *x, qkv;
     if (a != 0 || b != H) {
         SN_TRY(sn_dcae_mem_tensor(m, C, n, W, &xc));
-        SN_RUN(m, sn_dcae_copy_rows(x, a, &xc, 0, n));
+        SN_DCAE_RUN(m, sn_dcae_copy_rows(x, a, &xc, 0, n));
     }
     if (whole) {
         qkv = sn_dcae_channels(cat, 0, 3 * C);
     } else {
         SN_TRY(sn_dcae_mem_tensor(m, 3 * C, n, W, &qkv));
     }
-    SN_RUN(m, sn_conv2d(&xc, &e->qkv_w, NULL, 1, 0, 1, &qkv)); /* [3C, n, W] */
+    SN_TRY(sn_dcae_conv(m, &xc, &e->qkv_w, NULL, 1, 0, 1, &qkv)); /* [3C, n, W] */
     if (a != 0 || b != H) sn_dcae_mem_free(m, &xc);
     if (!whole) {
         sn_tensor dst = sn_dcae_channels(cat, 0, 3 * C);
-        SN_RUN(m, sn_dcae_copy_rows(&qkv, r0 - a, &dst, 0, rows));
+        SN_DCAE_RUN(m, sn_dcae_copy_rows(&qkv, r0 - a, &dst, 0, rows));
     }
     for (int32_t s = 0; s < e->n_ms; s++) {
         const int32_t k = e->ms_kernel[s];
         sn_tensor tmp, ms, dst = sn_dcae_channels(cat, (1 + s) * 3 * C, 3 * C);
         SN_TRY(sn_dcae_mem_tensor(m, 3 * C, n, W, &tmp));
-        SN_RUN(m, sn_conv2d(&qkv, &e->ms_in_w[s], NULL, 1, k / 2, (int32_t)(3 * C), &tmp));
+        SN_TRY(sn_dcae_conv(m, &qkv, &e->ms_in_w[s], NULL, 1, k / 2, (int32_t)(3 * C), &tmp));
         if (whole) {
-            SN_RUN(m, sn_conv2d(&tmp, &e->ms_out_w[s], NULL, 1, 0, (int32_t)(3 * heads), &dst));
+            SN_TRY(sn_dcae_conv(m, &tmp, &e->ms_out_w[s], NULL, 1, 0, (int32_t)(3 * heads), &dst));
         } else {
             SN_TRY(sn_dcae_mem_tensor(m, 3 * C, n, W, &ms));
-            SN_RUN(m, sn_conv2d(&tmp, &e->ms_out_w[s], NULL, 1, 0, (int32_t)(3 * heads), &ms));
-            SN_RUN(m, sn_dcae_copy_rows(&ms, r0 - a, &dst, 0, rows));
+            SN_TRY(sn_dcae_conv(m, &tmp, &e->ms_out_w[s], NULL, 1, 0, (int32_t)(3 * heads), &ms));
+            SN_DCAE_RUN(m, sn_dcae_copy_rows(&ms, r0 - a, &dst, 0, rows));
             sn_dcae_mem_free(m, &ms);
         }
         sn_dcae_mem_free(m, &tmp);
@@ -184,10 +139,10 @@ static sana_status sn_dcae_attn_whole(sn_dcae_mem *m, const sn_dcae_block_w *blk
     SN_TRY(sn_dcae_mem_tensor(m, nb * C, H, W, &att)); /* [(1+n_ms) C, H, W] */
     SN_TRY(sn_tensor_reshape(&cat, 4, SN_SHAPE(1, G, 3 * d, H * W), &c4));
     SN_TRY(sn_tensor_reshape(&att, 4, SN_SHAPE(1, G, d, H * W), &a4));
-    SN_RUN(m, sn_linear_attention_relu(&c4, SN_DCAE_ATTN_EPS, &a4));
+    SN_TRY(sn_dcae_linattn(m, &c4, SN_DCAE_ATTN_EPS, &a4));
     sn_dcae_mem_free(m, &cat);
     SN_TRY(sn_dcae_mem_tensor(m, C, H, W, out));
-    SN_RUN(m, sn_conv2d(&att, &e->out_w, NULL, 1, 0, 1, out));
+    SN_TRY(sn_dcae_conv(m, &att, &e->out_w, NULL, 1, 0, 1, out));
     sn_dcae_mem_free(m, &att);
     return SANA_OK;
 }
@@ -200,8 +155,12 @@ static sana_status sn_dcae_attn_chunked(sn_dcae_mem *m, const sn_dcae_block_w *b
     const int64_t C = blk->channels, H = x->shape[2], W = x->shape[3];
     const int64_t nb = 1 + e->n_ms, G = nb * C / d;
     sn_tensor st, cat, c4, att, a4, o;
-    SN_TRY(sn_dcae_mem_tensor(m, G, d + 1, d, &st)); /* per head [d+1, d] */
-    SN_RUN(m, sn_fill(&st, 0.0f));
+    /* out first, so that the chunks' temporaries go around it, not under it (pass 1 holds out
+     * and every temporary pass 0 has, so this adds nothing to the peak) */
+    SN_TRY(sn_dcae_mem_tensor(m, C, H, W, out));
+    /* per head [d+1, d], fp32 whatever the activation dtype: it sums over every chunk */
+    SN_TRY(sn_dcae_mem_tensor_dt(m, SN_F32, G, d + 1, d, &st));
+    SN_DCAE_RUN(m, sn_fill(&st, 0.0f));
     for (int pass = 0; pass < 2; pass++)
         for (int64_t r0 = 0; r0 < H; r0 += rows) {
             const int64_t r1 = r0 + rows < H ? r0 + rows : H, n = (r1 - r0) * W;
@@ -209,19 +168,18 @@ static sana_status sn_dcae_attn_chunked(sn_dcae_mem *m, const sn_dcae_block_w *b
             SN_TRY(sn_dcae_qkv_rows(m, blk, d, x, r0, r1, &cat));
             SN_TRY(sn_tensor_reshape(&cat, 4, SN_SHAPE(1, G, 3 * d, n), &c4));
             if (pass == 0) {
-                SN_RUN(m, sn_linear_attention_state(&c4, &st));
+                SN_TRY(sn_dcae_linattn_state(m, &c4, &st));
                 sn_dcae_mem_free(m, &cat);
                 continue;
             }
-            if (r0 == 0) SN_TRY(sn_dcae_mem_tensor(m, C, H, W, out));
             SN_TRY(sn_dcae_mem_tensor(m, nb * C, r1 - r0, W, &att));
             SN_TRY(sn_tensor_reshape(&att, 4, SN_SHAPE(1, G, d, n), &a4));
-            SN_RUN(m, sn_linear_attention_apply(&c4, &st, SN_DCAE_ATTN_EPS, &a4));
+            SN_TRY(sn_dcae_linattn_apply(m, &c4, &st, SN_DCAE_ATTN_EPS, &a4));
             sn_dcae_mem_free(m, &cat);
             SN_TRY(sn_dcae_mem_tensor(m, C, r1 - r0, W, &o));
-            SN_RUN(m, sn_conv2d(&att, &e->out_w, NULL, 1, 0, 1, &o));
+            SN_TRY(sn_dcae_conv(m, &att, &e->out_w, NULL, 1, 0, 1, &o));
             sn_dcae_mem_free(m, &att);
-            SN_RUN(m, sn_dcae_copy_rows(&o, 0, out, r0, r1 - r0));
+            SN_DCAE_RUN(m, sn_dcae_copy_rows(&o, 0, out, r0, r1 - r0));
             sn_dcae_mem_free(m, &o);
         }
     sn_dcae_mem_free(m, &st);
@@ -243,8 +201,8 @@ static sana_status sn_dcae_attn(sn_dcae_mem *m, const sn_dcae_block_w *blk, int3
         SN_TRY(sn_dcae_attn_whole(m, blk, d, x, &out));
     else
         SN_TRY(sn_dcae_attn_chunked(m, blk, d, x, rows, &out));
-    SN_RUN(m, sn_channel_norm(&out, &e->attn_norm_w, &e->attn_norm_b, SN_DCAE_NORM_EPS, SN_ACT_NONE, &out));
-    SN_RUN(m, sn_binary(SN_ADD, &out, x, &out));
+    SN_DCAE_RUN(m, sn_channel_norm(&out, &e->attn_norm_w, &e->attn_norm_b, SN_DCAE_NORM_EPS, SN_ACT_NONE, &out));
+    SN_DCAE_RUN(m, sn_binary(SN_ADD, &out, x, &out));
     sn_dcae_mem_free(m, x);
     *x = out;
     return SANA_OK;
@@ -262,29 +220,29 @@ static sana_status sn_dcae_glumb_rows(sn_dcae_mem *m, const sn_dcae_block_w *blk
     sn_tensor xc = *x, h, h2, p;
     if (!whole) { /* x rows [a, b) */
         SN_TRY(sn_dcae_mem_tensor(m, C, n, W, &xc));
-        SN_RUN(m, sn_dcae_copy_rows(x, a, &xc, 0, n));
+        SN_DCAE_RUN(m, sn_dcae_copy_rows(x, a, &xc, 0, n));
     }
     SN_TRY(sn_dcae_mem_tensor(m, 2 * Hd, n, W, &h)); /* [8C, n, W] */
-    SN_RUN(m, sn_conv2d(&xc, &e->inv_w, &e->inv_b, 1, 0, 1, &h));
+    SN_TRY(sn_dcae_conv(m, &xc, &e->inv_w, &e->inv_b, 1, 0, 1, &h));
     if (!whole) sn_dcae_mem_free(m, &xc);
-    SN_RUN(m, sn_unary(SN_ACT_SILU, &h, &h));
+    SN_DCAE_RUN(m, sn_unary(SN_ACT_SILU, &h, &h));
     SN_TRY(sn_dcae_mem_tensor(m, 2 * Hd, n, W, &h2));
-    SN_RUN(m, sn_conv2d(&h, &e->dw_w, &e->dw_b, 1, 1, (int32_t)(2 * Hd), &h2));
+    SN_TRY(sn_dcae_conv(m, &h, &e->dw_w, &e->dw_b, 1, 1, (int32_t)(2 * Hd), &h2));
     sn_dcae_mem_free(m, &h);
     sn_tensor val = sn_dcae_channels(&h2, 0, Hd), gate = sn_dcae_channels(&h2, Hd, Hd);
-    SN_RUN(m, sn_unary(SN_ACT_SILU, &gate, &gate));
-    SN_RUN(m, sn_binary(SN_MUL, &val, &gate, &val));
+    SN_DCAE_RUN(m, sn_unary(SN_ACT_SILU, &gate, &gate));
+    SN_DCAE_RUN(m, sn_binary(SN_MUL, &val, &gate, &val));
     if (whole) { /* straight into out */
-        SN_RUN(m, sn_conv2d(&val, &e->point_w, NULL, 1, 0, 1, out));
+        SN_TRY(sn_dcae_conv(m, &val, &e->point_w, NULL, 1, 0, 1, out));
         sn_dcae_mem_free(m, &h2);
-        SN_RUN(m, sn_channel_norm(out, &e->ffn_norm_w, &e->ffn_norm_b, SN_DCAE_NORM_EPS, SN_ACT_NONE, out));
+        SN_DCAE_RUN(m, sn_channel_norm(out, &e->ffn_norm_w, &e->ffn_norm_b, SN_DCAE_NORM_EPS, SN_ACT_NONE, out));
         return SANA_OK;
     }
     SN_TRY(sn_dcae_mem_tensor(m, C, n, W, &p)); /* [C, n, W]; rows r0 - a .. are the wanted ones */
-    SN_RUN(m, sn_conv2d(&val, &e->point_w, NULL, 1, 0, 1, &p));
+    SN_TRY(sn_dcae_conv(m, &val, &e->point_w, NULL, 1, 0, 1, &p));
     sn_dcae_mem_free(m, &h2);
-    SN_RUN(m, sn_channel_norm(&p, &e->ffn_norm_w, &e->ffn_norm_b, SN_DCAE_NORM_EPS, SN_ACT_NONE, &p));
-    SN_RUN(m, sn_dcae_copy_rows(&p, r0 - a, out, r0, r1 - r0));
+    SN_DCAE_RUN(m, sn_channel_norm(&p, &e->ffn_norm_w, &e->ffn_norm_b, SN_DCAE_NORM_EPS, SN_ACT_NONE, &p));
+    SN_DCAE_RUN(m, sn_dcae_copy_rows(&p, r0 - a, out, r0, r1 - r0));
     sn_dcae_mem_free(m, &p);
     return SANA_OK;
 }
@@ -303,7 +261,7 @@ static sana_status sn_dcae_glumb(sn_dcae_mem *m, const sn_dcae_block_w *blk, int
     SN_TRY(sn_dcae_mem_tensor(m, C, H, W, &out));
     for (int64_t r0 = 0; r0 < H; r0 += rows)
         SN_TRY(sn_dcae_glumb_rows(m, blk, x, r0, r0 + rows < H ? r0 + rows : H, &out));
-    SN_RUN(m, sn_binary(SN_ADD, &out, x, &out)); /* + residual */
+    SN_DCAE_RUN(m, sn_binary(SN_ADD, &out, x, &out)); /* + residual */
     sn_dcae_mem_free(m, x);
     *x = out;
     return SANA_OK;

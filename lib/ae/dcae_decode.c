@@ -9,17 +9,13 @@
  *     gives bit-identical pixels. The band height follows the caller's memory budget.
  *
  * diffusers' tiled decode (approximate) is in dcae_tiled.c. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "ae/dcae_internal.h"
 #include "core/call.h"
 #include "core/log.h"
-
-#define SN_RUN(m, expr)                                                                            \
-    do {                                                                                           \
-        if (!(m)->dry) SN_TRY(expr);                                                               \
-    } while (0)
 
 static _Thread_local sn_dcae_decode_stats sn_dcae_stats;
 
@@ -55,13 +51,15 @@ static sana_status sn_dcae_dec_global(const sn_dcae *ae, sn_dcae_mem *m, const s
     int64_t h = z->shape[2], w = z->shape[3];
     /* conv_in(z) + repeat_interleave(z, C / latent_channels)   [C5, h, w] */
     SN_TRY(sn_dcae_mem_tensor(m, c->dec_width[n - 1], h, w, x));
-    SN_RUN(m, sn_conv2d_band(z, 0, h, &ae->dec_in_w, &ae->dec_in_b, 1, 1, 1, x, 0));
-    if (c->dec_in_shortcut) SN_RUN(m, sn_shortcut_dup(z, 0, 1, x, 0));
+    SN_TRY(sn_dcae_conv_band(m, z, 0, h, &ae->dec_in_w, &ae->dec_in_b, 1, 1, 1, x, 0));
+    if (c->dec_in_shortcut) SN_DCAE_RUN(m, sn_shortcut_dup(z, 0, 1, x, 0));
     sn_dcae_tap_call(tap, x, "decoder.stem");
     for (int32_t i = n - 1; i >= ia; i--) {
         const sn_dcae_stage *st = &ae->dec[i];
         int64_t row0 = 0;
         if (st->has_resample) { /* [C_i, 2h, 2w] */
+            const int64_t up_numel = st->rs_w.shape[0] * 4 * h * w;
+            SN_TRY(sn_dcae_mem_lift(m, x, (size_t)up_numel * sn_dtype_size(x->dtype)));
             SN_TRY(sn_dcae_up_band(m, st, x, &row0, h, 0, 2 * h));
             h *= 2, w *= 2;
             sn_dcae_tap_call(tap, x, "decoder.up_blocks.%d.0", i);
@@ -150,7 +148,7 @@ static sana_status sn_dcae_dec_band(const sn_dcae *ae, sn_dcae_mem *m, const sn_
     sn_tensor x;
     int64_t x_row0 = lo[0];
     SN_TRY(sn_dcae_mem_tensor(m, g->shape[1], hi[0] - lo[0], g->shape[3], &x));
-    SN_RUN(m, sn_dcae_copy_rows(g, lo[0], &x, 0, hi[0] - lo[0]));
+    SN_DCAE_RUN(m, sn_dcae_copy_rows(g, lo[0], &x, 0, hi[0] - lo[0]));
     for (int32_t l = 0; l < p->n; l++) {
         const sn_dcae_layer *L = &p->layer[l];
         const int64_t a = lo[l + 1], b = hi[l + 1];
@@ -162,47 +160,72 @@ static sana_status sn_dcae_dec_band(const sn_dcae *ae, sn_dcae_mem *m, const sn_
             SN_TRY(sn_dcae_res_band(m, &st->blocks[L->j], &x, &x_row0, L->h_in, a, b));
             sn_dcae_tap_call(tap, &x, "decoder.up_blocks.%d.%d", L->stage, L->j + st->has_resample);
         } else { /* head: RMSNorm, act (ReLU), conv_out   [3, b-a, W] */
-            SN_RUN(m, sn_channel_norm(&x, &ae->dec_norm_w, &ae->dec_norm_b, SN_DCAE_NORM_EPS,
+            SN_DCAE_RUN(m, sn_channel_norm(&x, &ae->dec_norm_w, &ae->dec_norm_b, SN_DCAE_NORM_EPS,
                                       SN_ACT_NONE, &x));
             sn_dcae_tap_call(tap, &x, "decoder.norm_out");
-            SN_RUN(m, sn_unary(ae->cfg.dec_conv_act, &x, &x));
+            SN_DCAE_RUN(m, sn_unary(ae->cfg.dec_conv_act, &x, &x));
             sn_tensor out;
             SN_TRY(sn_dcae_mem_tensor(m, ae->cfg.in_channels, b - a, x.shape[3], &out));
-            SN_RUN(m, sn_conv2d_band(&x, x_row0, L->h_in, &ae->dec_out_w, &ae->dec_out_b, 1, 1, 1, &out, a));
+            SN_TRY(sn_dcae_conv_band(m, &x, x_row0, L->h_in, &ae->dec_out_w, &ae->dec_out_b, 1, 1, 1, &out, a));
             sn_dcae_mem_free(m, &x);
-            SN_RUN(m, sn_dcae_copy_rows(&out, 0, y, a, b - a));
+            SN_DCAE_RUN(m, sn_dcae_copy_rows(&out, 0, y, a, b - a));
             sn_dcae_mem_free(m, &out);
         }
     }
     return SANA_OK;
 }
 
-/* Peak of a whole decode with bands of `rows` output rows (dry run: bookkeeping only). */
-static size_t sn_dcae_peak_for(const sn_dcae *ae, const sn_dcae_plan *p, const sn_tensor *g,
-                               size_t global_peak, int64_t rows) {
-    sn_dcae_mem m = {.be = g->be, .dry = 1};
-    m.live = m.peak = (size_t)sn_numel(g) * sn_dtype_size(g->dtype);
-    for (int64_t o0 = 0; o0 < p->h_out; o0 += rows)
-        if (sn_dcae_dec_band(ae, &m, p, g, o0, sn_min64(o0 + rows, p->h_out), NULL, NULL) != SANA_OK)
-            return (size_t)-1;
-    return m.peak > global_peak ? m.peak : global_peak;
+/* Every band of `rows` output rows, from the global part's output g, into y. */
+static sana_status sn_dcae_dec_bands(const sn_dcae *ae, sn_dcae_mem *m, const sn_dcae_plan *p,
+                                     const sn_tensor *g, int64_t rows, const sn_dcae_tap *tap,
+                                     sn_tensor *y, int32_t *n_bands) {
+    const int one_band = rows >= p->h_out;
+    int32_t nb = 0;
+    for (int64_t o0 = 0; o0 < p->h_out; o0 += rows, nb++) {
+        SN_TRY(sn_dcae_dec_band(ae, m, p, g, o0, sn_min64(o0 + rows, p->h_out), one_band ? tap : NULL, y));
+        if (!m->dry) SN_TRY(sn_dcae_cancelled());
+    }
+    if (n_bands) *n_bands = nb;
+    return SANA_OK;
+}
+
+/* The dry run of a whole decode with bands of `rows` rows, continuing the global part's dry run
+ * `global` (after which g is alive): *plan then knows where every byte goes. */
+static sana_status sn_dcae_dry_bands(const sn_dcae *ae, const sn_dcae_plan *p, const sn_dcae_mem *global,
+                                     const sn_tensor *g, int64_t rows, sn_dcae_mem *plan) {
+    *plan = *global;
+    return sn_dcae_dec_bands(ae, plan, p, g, rows, NULL, NULL, NULL);
+}
+
+/* Every byte a whole decode with bands of `rows` rows holds at once (SIZE_MAX: no plan). */
+static size_t sn_dcae_need_for(const sn_dcae *ae, const sn_dcae_plan *p, const sn_dcae_mem *global,
+                               const sn_tensor *g, int64_t rows) {
+    sn_dcae_mem plan;
+    return sn_dcae_dry_bands(ae, p, global, g, rows, &plan) == SANA_OK ? sn_dcae_mem_need(&plan) : SIZE_MAX;
 }
 
 /* Band height for a budget: the largest multiple of `unit` rows whose decode fits; the smallest
  * band when none does (logged). */
-static int64_t sn_dcae_band_rows(const sn_dcae *ae, const sn_dcae_plan *p, const sn_tensor *g,
-                                 size_t global_peak, size_t budget, int64_t unit) {
+static int64_t sn_dcae_band_rows(const sn_dcae *ae, const sn_dcae_plan *p, const sn_dcae_mem *global,
+                                 const sn_tensor *g, size_t budget, int64_t unit) {
     if (budget == 0) return p->h_out;
     int64_t top = (p->h_out + unit - 1) / unit;
     for (int64_t k = top; k >= 1; k--) {
         const int64_t rows = sn_min64(k * unit, p->h_out);
-        if (sn_dcae_peak_for(ae, p, g, global_peak, rows) <= budget) return rows;
+        if (sn_dcae_need_for(ae, p, global, g, rows) <= budget) return rows;
     }
     sn_log(SANA_LOG_WARN, "DC-AE decode: a memory budget of %zu bytes is below the smallest band's "
                           "need (%zu bytes); decoding in bands of %lld rows anyway",
-           budget, sn_dcae_peak_for(ae, p, g, global_peak, sn_min64(unit, p->h_out)),
-           (long long)sn_min64(unit, p->h_out));
+           budget, sn_dcae_need_for(ae, p, global, g, sn_min64(unit, p->h_out)), (long long)sn_min64(unit, p->h_out));
     return sn_min64(unit, p->h_out);
+}
+
+/* The dry run of the global part and the layers after it, for z on be. */
+static sana_status sn_dcae_dry_global(const sn_dcae *ae, sn_backend *be, const sn_tensor *z, int32_t ia,
+                                      sn_dcae_mem *dm, sn_tensor *g, sn_dcae_plan *plan) {
+    sn_dcae_mem_dry(dm, be);
+    SN_TRY(sn_dcae_dec_global(ae, dm, z, ia, NULL, g));
+    return sn_dcae_make_plan(ae, ia, g->shape[2], g->shape[3], plan);
 }
 
 sana_status sn_dcae_estimate(const sn_dcae *ae, int64_t h, int64_t w, size_t budget, size_t *peak,
@@ -211,18 +234,18 @@ sana_status sn_dcae_estimate(const sn_dcae *ae, int64_t h, int64_t w, size_t bud
     const int32_t ia = sn_dcae_first_global_stage(&ae->cfg);
     sn_tensor z = {.dtype = ae->be->act_dtype, .ndim = 4, .shape = {1, ae->cfg.latent_channels, h, w},
                    .be = ae->be};
-    sn_dcae_mem dm = {.be = ae->be, .dry = 1};
+    sn_dcae_mem dm;
     sn_tensor g;
-    SN_TRY(sn_dcae_dec_global(ae, &dm, &z, ia, NULL, &g));
     sn_dcae_plan plan;
-    SN_TRY(sn_dcae_make_plan(ae, ia, g.shape[2], g.shape[3], &plan));
-    const int64_t rows = sn_dcae_band_rows(ae, &plan, &g, dm.peak, budget, (int64_t)1 << ia);
-    *peak = sn_dcae_peak_for(ae, &plan, &g, dm.peak, rows);
+    SN_TRY(sn_dcae_dry_global(ae, ae->be, &z, ia, &dm, &g, &plan));
+    const int64_t rows = sn_dcae_band_rows(ae, &plan, &dm, &g, budget, (int64_t)1 << ia);
+    *peak = sn_dcae_need_for(ae, &plan, &dm, &g, rows);
     *band_rows = (int32_t)rows;
     return SANA_OK;
 }
 
-/* One image: z [1, L, h, w] -> y [1, 3, H, W]. */
+/* One image: z [1, L, h, w] -> y [1, 3, H, W]. Dry runs first (the global part, the band height
+ * for the budget, where each tensor goes), then the real run in one block of the scratch arena. */
 sana_status sn_dcae_decode_image(const sn_dcae *ae, const sn_tensor *z, const sn_dcae_decode_opts *o,
                                  int64_t b, sn_tensor *y, sn_dcae_decode_stats *stats);
 sana_status sn_dcae_decode_image(const sn_dcae *ae, const sn_tensor *z, const sn_dcae_decode_opts *o,
@@ -230,39 +253,30 @@ sana_status sn_dcae_decode_image(const sn_dcae *ae, const sn_tensor *z, const sn
     const int32_t ia = sn_dcae_first_global_stage(&ae->cfg);
     const int64_t unit = (int64_t)1 << ia; /* output rows per row of the global part's output */
     sn_backend *be = z->be;
-    sn_dcae_mem m = {.be = be};
     sn_dcae_tap tap = {o->tap, o->tap_user, b};
-    size_t scratch0 = be->scratch.used;
-    be->scratch.peak = be->scratch.used;
-
-    /* global part, dry first for its peak (the budget covers the whole call) */
-    sn_dcae_mem dm = {.be = be, .dry = 1};
+    sn_dcae_mem dm, pm, m;
     sn_tensor g;
-    SN_TRY(sn_dcae_dec_global(ae, &dm, z, ia, NULL, &g));
-    const size_t global_peak = dm.peak;
     sn_dcae_plan plan;
-    SN_TRY(sn_dcae_make_plan(ae, ia, g.shape[2], g.shape[3], &plan));
+    SN_TRY(sn_dcae_dry_global(ae, be, z, ia, &dm, &g, &plan));
     if (plan.h_out != y->shape[2] || plan.w_out != y->shape[3])
         return sn_fail(SANA_ERR_INTERNAL, "DC-AE decode: plan of %lld x %lld for an output of %lld x %lld",
                        (long long)plan.h_out, (long long)plan.w_out, (long long)y->shape[2],
                        (long long)y->shape[3]);
-    int64_t rows = o->band_rows > 0 ? sn_min64(o->band_rows, plan.h_out)
-                                    : sn_dcae_band_rows(ae, &plan, &g, global_peak, o->memory_budget, unit);
-    const int one_band = rows >= plan.h_out;
+    const int64_t rows = o->band_rows > 0 ? sn_min64(o->band_rows, plan.h_out)
+                                          : sn_dcae_band_rows(ae, &plan, &dm, &g, o->memory_budget, unit);
+    SN_TRY(sn_dcae_dry_bands(ae, &plan, &dm, &g, rows, &pm));
 
-    sana_status s = sn_dcae_dec_global(ae, &m, z, ia, &tap, &g);
+    const size_t scratch0 = be->scratch.used;
+    be->scratch.peak = be->scratch.used;
+    SN_TRY(sn_dcae_mem_begin(&m, &pm));
     int32_t nb = 0;
-    for (int64_t o0 = 0; o0 < plan.h_out && s == SANA_OK; o0 += rows, nb++) {
-        s = sn_dcae_dec_band(ae, &m, &plan, &g, o0, sn_min64(o0 + rows, plan.h_out),
-                             one_band ? &tap : NULL, y);
-        if (s == SANA_OK) s = sn_dcae_cancelled();
-    }
-    if (s == SANA_OK) sn_dcae_mem_free(&m, &g);
-    sn_dcae_mem_release(&m); /* what a failure left */
+    sana_status s = sn_dcae_dec_global(ae, &m, z, ia, &tap, &g);
+    if (s == SANA_OK) s = sn_dcae_dec_bands(ae, &m, &plan, &g, rows, &tap, y, &nb);
+    sn_dcae_mem_end(&m);
     if (stats) {
-        size_t sp = be->scratch.peak - scratch0;
-        if (m.peak > stats->peak_bytes) stats->peak_bytes = m.peak;
-        if (sp > stats->peak_scratch_bytes) stats->peak_scratch_bytes = sp;
+        const size_t held = be->scratch.peak - scratch0; /* the block, then any op's scratch on top */
+        if (held > stats->peak_bytes) stats->peak_bytes = held;
+        if (held - pm.high > stats->peak_scratch_bytes) stats->peak_scratch_bytes = held - pm.high;
         stats->band_rows = (int32_t)rows;
         stats->n_bands = nb;
     }
@@ -298,6 +312,5 @@ sana_status sn_dcae_decode(const sn_dcae *ae, const sn_tensor *z, const sn_dcae_
             s = sn_dcae_decode_image(ae, &zb, o, b, &yb, &sn_dcae_stats);
         }
     }
-    sn_dcae_stats.peak_bytes += sn_dcae_stats.peak_scratch_bytes;
     return s;
 }

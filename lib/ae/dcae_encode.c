@@ -13,7 +13,7 @@ static sana_status sn_dcae_encode_run(const sn_dcae *ae, sn_dcae_mem *m, const s
     int64_t H = x->shape[2], W = x->shape[3];
     sn_tensor h;
     SN_TRY(sn_dcae_mem_tensor(m, c->enc_width[0], H, W, &h)); /* [C0, H, W] */
-    SN_TRY(sn_conv2d_band(x, 0, H, &ae->enc_in_w, &ae->enc_in_b, 1, 1, 1, &h, 0));
+    SN_TRY(sn_dcae_conv_band(m, x, 0, H, &ae->enc_in_w, &ae->enc_in_b, 1, 1, 1, &h, 0));
     sn_dcae_tap_call(tap, &h, "encoder.conv_in");
     for (int32_t i = 0; i < c->n_stages; i++) {
         const sn_dcae_stage *st = &ae->enc[i];
@@ -31,17 +31,17 @@ static sana_status sn_dcae_encode_run(const sn_dcae *ae, sn_dcae_mem *m, const s
         if (st->has_resample) { /* conv3x3 stride 2 + unshuffle-average   [C_{i+1}, H/2, W/2] */
             sn_tensor d;
             SN_TRY(sn_dcae_mem_tensor(m, c->enc_width[i + 1], H / 2, W / 2, &d));
-            SN_TRY(sn_conv2d_band(&h, 0, H, &st->rs_w, &st->rs_b, 1, 2, 1, &d, 0));
-            SN_TRY(sn_shortcut_avg(&h, 2, &d));
+            SN_TRY(sn_dcae_conv_band(m, &h, 0, H, &st->rs_w, &st->rs_b, 1, 2, 1, &d, 0));
+            SN_DCAE_RUN(m, sn_shortcut_avg(&h, 2, &d));
             sn_dcae_mem_free(m, &h);
             h = d;
             H /= 2, W /= 2;
             sn_dcae_tap_call(tap, &h, "encoder.down_blocks.%d.%d", i, st->depth);
         }
     }
-    SN_TRY(sn_conv2d_band(&h, 0, H, &ae->enc_out_w, &ae->enc_out_b, 1, 1, 1, z, 0));
+    SN_TRY(sn_dcae_conv_band(m, &h, 0, H, &ae->enc_out_w, &ae->enc_out_b, 1, 1, 1, z, 0));
     sn_dcae_tap_call(tap, z, "encoder.conv_out");
-    if (c->enc_out_shortcut) SN_TRY(sn_shortcut_avg(&h, 1, z));
+    if (c->enc_out_shortcut) SN_DCAE_RUN(m, sn_shortcut_avg(&h, 1, z));
     sn_dcae_mem_free(m, &h);
     return SANA_OK;
 }
@@ -65,9 +65,12 @@ sana_status sn_dcae_encode(const sn_dcae *ae, const sn_tensor *x, sn_dcae_tap_fn
         xb.data = (char *)x->data + (size_t)(b * sn_numel(&xb)) * sn_dtype_size(x->dtype);
         zb.data = (char *)z->data + (size_t)(b * sn_numel(&zb)) * sn_dtype_size(z->dtype);
         sn_dcae_tap t = {tap, tap_user, b};
-        sn_dcae_mem m = {.be = x->be};
+        sn_dcae_mem dm, m; /* a dry run places the tensors, then the real run in one arena block */
+        sn_dcae_mem_dry(&dm, x->be);
+        SN_TRY(sn_dcae_encode_run(ae, &dm, &xb, NULL, &zb));
+        SN_TRY(sn_dcae_mem_begin(&m, &dm));
         sana_status s = sn_dcae_encode_run(ae, &m, &xb, &t, &zb);
-        sn_dcae_mem_release(&m); /* what a failure left */
+        sn_dcae_mem_end(&m);
         SN_TRY(s);
     }
     return SANA_OK;

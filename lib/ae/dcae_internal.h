@@ -2,6 +2,8 @@
 #ifndef SN_AE_DCAE_INTERNAL_H
 #define SN_AE_DCAE_INTERNAL_H
 
+#include <stdint.h>
+
 #include "ae/dcae.h"
 
 #define SN_DCAE_NORM_EPS 1e-5f  /* every RMSNorm2d */
@@ -64,22 +66,69 @@ struct sn_dcae {
 /* Tests: chunk the EfficientViT temporaries by this many floats (0 = the default). */
 void sn_dcae_set_evit_chunk(sn_dcae *ae, int64_t floats);
 
-/* Activation bookkeeping for one call: every activation tensor is taken and given back through
- * here, so the call knows the most bytes it held at once. In a dry run nothing is allocated
- * (data stays NULL) and no op runs; the accounting is the same, which is how a band height is
- * chosen for a memory budget. */
+/* The memory of one call (the decode or encode of one image). Every activation tensor is placed
+ * at an offset in one block of the backend's scratch arena by a first-fit allocator that runs
+ * alike in a dry run (nothing allocated, no op runs) and in the real run. The dry run sizes the
+ * block (`high`: the end of the highest tensor placed) and asks the backend for the temporary
+ * memory of every op (`op_scratch`: the most one op takes); the real run takes the block once,
+ * with room for that scratch after it in the same chunk, and places each tensor where the dry run
+ * did. So a call allocates nothing once the arena has grown to it (no cudaMalloc / cudaFree per
+ * band on a GPU), and high + op_scratch is every byte it holds: what a budget is checked against.
+ * Tensors are taken and given back in any order; a freed range is reused by later tensors (the
+ * bands pack exactly: high == peak; the attention stages leave some gaps, see performance.md). */
 #define SN_DCAE_MEM_SLOTS 32
 typedef struct sn_dcae_mem {
     sn_backend *be;
     int dry;
-    size_t live, peak;
-    void *held[SN_DCAE_MEM_SLOTS]; /* data of the tensors alive now (freed by release on error) */
+    uintptr_t base;     /* address of offset 0 (dry: a stand-in that no op reads) */
+    size_t cap;         /* real run: bytes of the block at base */
+    size_t live, peak;  /* bytes of the tensors alive now / at most (peak <= high) */
+    size_t high;        /* end of the highest tensor placed: the block's size */
+    size_t op_scratch;  /* dry: the most temporary memory one op takes (sn_op_scratch_bytes) */
+    int32_t n;          /* tensors alive, sorted by offset: */
+    struct {
+        size_t off, size;
+    } blk[SN_DCAE_MEM_SLOTS];
+    sn_arena_mark mark; /* real run: the arena before the block */
 } sn_dcae_mem;
 
+/* A dry run on `be`. */
+void sn_dcae_mem_dry(sn_dcae_mem *m, sn_backend *be);
+/* Bytes a call that went as the dry run `m` holds at most: the block plus the largest op scratch. */
+size_t sn_dcae_mem_need(const sn_dcae_mem *m);
+/* The real run of what the dry run `plan` went through (the same tensors in the same order): takes
+ * the block from plan->be's arena. sn_dcae_mem_end gives it back (also after a failure). */
+sana_status sn_dcae_mem_begin(sn_dcae_mem *m, const sn_dcae_mem *plan);
+void sn_dcae_mem_end(sn_dcae_mem *m);
+
+/* A [1, c, h, w] tensor of the activation dtype (or `dtype`), and giving one back. */
 sana_status sn_dcae_mem_tensor(sn_dcae_mem *m, int64_t c, int64_t h, int64_t w, sn_tensor *t);
+sana_status sn_dcae_mem_tensor_dt(sn_dcae_mem *m, sn_dtype dtype, int64_t c, int64_t h, int64_t w,
+                                  sn_tensor *t);
 void sn_dcae_mem_free(sn_dcae_mem *m, sn_tensor *t);
-/* Frees whatever is still held (a call that failed half-way). */
-void sn_dcae_mem_release(sn_dcae_mem *m);
+/* Moves x (a copy) up to an offset >= `below` bytes unless it lies there already, so that a
+ * tensor of `below` bytes taken next fits under it: where a stage grows the running tensor (an
+ * upsampler), first fit would otherwise leave a gap under it that the stage's larger tensors
+ * never fit in. */
+sana_status sn_dcae_mem_lift(sn_dcae_mem *m, sn_tensor *x, size_t below);
+
+/* Ops that take temporary memory, through m: a dry run records what they would take, a real run
+ * runs them. (The other ops take none; model code wraps them in SN_DCAE_RUN.) */
+sana_status sn_dcae_conv(sn_dcae_mem *m, const sn_tensor *x, const sn_tensor *w, const sn_tensor *b,
+                         int32_t stride, int32_t pad, int32_t groups, sn_tensor *y);
+sana_status sn_dcae_conv_band(sn_dcae_mem *m, const sn_tensor *x, int64_t x_row0, int64_t h_full,
+                              const sn_tensor *w, const sn_tensor *b, int32_t up, int32_t stride,
+                              int32_t pad, sn_tensor *y, int64_t y_row0);
+sana_status sn_dcae_linattn(sn_dcae_mem *m, const sn_tensor *qkv, float eps, sn_tensor *y);
+sana_status sn_dcae_linattn_state(sn_dcae_mem *m, const sn_tensor *qkv, sn_tensor *s);
+sana_status sn_dcae_linattn_apply(sn_dcae_mem *m, const sn_tensor *qkv, const sn_tensor *s, float eps,
+                                  sn_tensor *y);
+/* Runs an op that takes no temporary memory, except in a dry run. */
+#define SN_DCAE_RUN(m, expr)                                                                       \
+    do {                                                                                           \
+        if (!(m)->dry) SN_TRY(expr);                                                               \
+    } while (0)
+
 /* A view of channels [c0, c0 + n) of a [1, C, H, W] tensor. */
 sn_tensor sn_dcae_channels(const sn_tensor *t, int64_t c0, int64_t n);
 /* Copies rows [src_r0, src_r0 + n) of every channel of src to rows [dst_r0, dst_r0 + n) of dst

@@ -63,6 +63,23 @@ typedef struct sn_conv_params {
     int32_t groups;
 } sn_conv_params;
 
+/* An op call described by its operands' shapes and dtypes (data is not read), for asking a
+ * backend how much temporary memory the op takes while it runs (sn_op_scratch_bytes). */
+typedef enum sn_op_id {
+    SN_OP_CONV2D = 1,       /* x, w, y; stride, pad, groups */
+    SN_OP_CONV2D_BAND,      /* x, w, y; up, stride, pad, h_full */
+    SN_OP_LINATTN_RELU,     /* x = qkv, y */
+    SN_OP_LINATTN_STATE,    /* x = qkv, y = s */
+    SN_OP_LINATTN_APPLY     /* x = qkv, w = s, y */
+} sn_op_id;
+
+typedef struct sn_op_shape {
+    sn_op_id op;
+    const sn_tensor *x, *w, *y;
+    int32_t up, stride, pad, groups;
+    int64_t h_full; /* conv2d_band: rows of the whole input */
+} sn_op_shape;
+
 typedef struct sn_ops {
     const char *name;
     void (*destroy)(sn_backend *be); /* frees the backend itself */
@@ -171,6 +188,12 @@ typedef struct sn_ops {
     sana_status (*linear_attention_state)(sn_backend *be, const sn_tensor *qkv, sn_tensor *s);
     sana_status (*linear_attention_apply)(sn_backend *be, const sn_tensor *qkv, const sn_tensor *s,
                                           float eps, sn_tensor *y);
+
+    /* Temporary memory (bytes) the op takes while it runs, exactly as much as it will take from
+     * the scratch arena (rounded as sn_arena_round does) plus any it takes elsewhere. Ops that
+     * sn_op_id does not name take none on any backend. May prepare what the op will use (a
+     * cuDNN plan); allocates no device memory. */
+    size_t (*scratch_bytes)(sn_backend *be, const sn_op_shape *s);
 
     /* --- graphs and memory (issue 8); optional, NULL on the CPU; used through sn_graph_run and
      * sn_backend_memory below, never directly --- */
@@ -290,6 +313,10 @@ sana_status sn_linear_attention_apply(const sn_tensor *qkv, const sn_tensor *s, 
                                       sn_tensor *y);
 /* 1 when `be` has linear_attention_state/apply (else only the one-shot linear_attention_relu). */
 int sn_has_linear_attention_chunks(const sn_backend *be);
+/* Bytes of temporary memory (arena scratch included) the described op takes on `be` while it
+ * runs: what a planner that must count every byte adds (the DC-AE budgeted decode). 0 for ops
+ * that take none. */
+size_t sn_op_scratch_bytes(sn_backend *be, const sn_op_shape *s);
 
 /* --- graphs and device memory (issue 8); wrappers in backend/backend_graph.c ------------------
  * sn_graph_run(be, &graph, fn, user) runs fn(user), a sequence of ops on `be`, as one replayable

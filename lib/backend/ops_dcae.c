@@ -112,3 +112,7 @@ sana_status sn_linear_attention_apply(const sn_tensor *qkv, const sn_tensor *s, 
 int sn_has_linear_attention_chunks(const sn_backend *be) {
     return be->ops->linear_attention_state && be->ops->linear_attention_apply;
 }
+
+size_t sn_op_scratch_bytes(sn_backend *be, const sn_op_shape *s) {
+    return be->ops->scratch_bytes ? be->ops->scratch_bytes(be, s) : 0;
+}

@@ -3,8 +3,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#define SN_ARENA_ALIGN 256u
-
 struct sn_arena_chunk {
     sn_arena_chunk *next;
     void *base;
@@ -22,22 +20,25 @@ void sn_arena_init(sn_arena *a, sn_chunk_alloc_fn alloc, sn_chunk_free_fn free, 
     a->spare = NULL;
     a->peak = 0;
     a->used = 0;
+    a->held = 0;
 }
 
-static size_t sn_align_up(size_t v) { return (v + SN_ARENA_ALIGN - 1) & ~(size_t)(SN_ARENA_ALIGN - 1); }
+void *sn_arena_alloc(sn_arena *a, size_t bytes) { return sn_arena_alloc_room(a, bytes, 0); }
 
-void *sn_arena_alloc(sn_arena *a, size_t bytes) {
-    bytes = sn_align_up(bytes ? bytes : 1);
+void *sn_arena_alloc_room(sn_arena *a, size_t bytes, size_t room) {
+    bytes = sn_arena_round(bytes);
+    room = room ? sn_arena_round(room) : 0;
+    const size_t need = bytes + room;
     sn_arena_chunk *c = a->head;
-    if (!c || c->size - c->offset < bytes) {
+    if (!c || c->size - c->offset < need) {
         /* a spare chunk that fits, else a new one */
         sn_arena_chunk **pp = &a->spare;
-        while (*pp && (*pp)->size < bytes) pp = &(*pp)->next;
+        while (*pp && (*pp)->size < need) pp = &(*pp)->next;
         sn_arena_chunk *n = *pp;
         if (n) {
             *pp = n->next;
         } else {
-            size_t size = bytes > a->chunk_size ? bytes : a->chunk_size;
+            size_t size = need > a->chunk_size ? need : a->chunk_size;
             n = malloc(sizeof *n);
             if (!n) return NULL;
             n->base = a->alloc(a->owner, size);
@@ -46,6 +47,7 @@ void *sn_arena_alloc(sn_arena *a, size_t bytes) {
                 return NULL;
             }
             n->size = size;
+            a->held += size;
         }
         n->offset = 0;
         n->next = a->head;
@@ -89,4 +91,5 @@ void sn_arena_release(sn_arena *a) {
     sn_arena_free_list(a, a->spare);
     a->head = a->spare = NULL;
     a->used = 0;
+    a->held = 0;
 }

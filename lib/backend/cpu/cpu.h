@@ -74,11 +74,15 @@ sana_status sn_cpu_gated_add(sn_backend *be, sn_tensor *x, const sn_tensor *y,
 /* --- end DiT ops --- */
 
 /* --- DC-AE ops (issue 6) --- */
+size_t sn_cpu_scratch_bytes(sn_backend *be, const sn_op_shape *s);
 sana_status sn_cpu_conv2d_band(sn_backend *be, const sn_tensor *x, int64_t x_row0, int64_t h_full,
                                const sn_tensor *w, const sn_tensor *b, int32_t up, int32_t stride,
                                int32_t pad, sn_tensor *y, int64_t y_row0);
 /* the op itself: 3x3 stride-1 convolutions by Winograd F(2x2, 3x3) (cpu_conv_wino.c), the
  * others by sn_cpu_conv2d_band (im2col, one GEMM per output row) */
+/* 1 and *bytes = its arena scratch when sn_cpu_conv2d_band_fast takes the Winograd path for the
+ * conv2d_band call s, else 0 */
+int sn_cpu_conv2d_band_wino_scratch(const sn_op_shape *s, size_t *bytes);
 sana_status sn_cpu_conv2d_band_fast(sn_backend *be, const sn_tensor *x, int64_t x_row0,
                                     int64_t h_full, const sn_tensor *w, const sn_tensor *b,
                                     int32_t up, int32_t stride, int32_t pad, sn_tensor *y,

@@ -101,6 +101,7 @@ static const sn_ops sn_cpu_ops = {
     .shortcut_avg = sn_cpu_shortcut_avg,
     .linear_attention_state = sn_cpu_linear_attention_state,
     .linear_attention_apply = sn_cpu_linear_attention_apply,
+    .scratch_bytes = sn_cpu_scratch_bytes,
 };
 
 sana_status sn_backend_cpu_create(int32_t n_threads, sn_backend **out) {

@@ -265,6 +265,23 @@ static int sn_wino_enabled(void) {
     return on;
 }
 
+/* U (transformed weights of a chunk of output channels), V and M (a block's transformed inputs
+ * and products): the op's one arena allocation */
+static size_t sn_wino_scratch_floats(const sn_wino_geom *g, int64_t Ci) {
+    return (size_t)(16 * g->co * Ci) + (size_t)(16 * Ci * g->br * g->bc) + (size_t)(16 * g->co * g->br * g->bc);
+}
+
+int sn_cpu_conv2d_band_wino_scratch(const sn_op_shape *s, size_t *bytes) {
+    const sn_tensor *x = s->x, *w = s->w, *y = s->y;
+    if (w->shape[2] != 3 || w->shape[3] != 3 || s->stride != 1 || s->pad != 1 || !sn_wino_enabled()) return 0;
+    *bytes = 0;
+    if (y->shape[2] == 0) return 1;
+    sn_wino_geom g;
+    sn_wino_geom_init(s->h_full * s->up, y->shape[3], x->shape[1], w->shape[0], &g);
+    *bytes = sn_arena_round(sn_wino_scratch_floats(&g, x->shape[1]) * sizeof(float));
+    return 1;
+}
+
 sana_status sn_cpu_conv2d_band_fast(sn_backend *be, const sn_tensor *x, int64_t x_row0,
                                     int64_t h_full, const sn_tensor *w, const sn_tensor *b,
                                     int32_t up, int32_t stride, int32_t pad, sn_tensor *y,
@@ -280,7 +297,7 @@ sana_status sn_cpu_conv2d_band_fast(sn_backend *be, const sn_tensor *x, int64_t 
 
     sn_arena_mark mk = sn_scratch_mark(be);
     const size_t nu = (size_t)(16 * g.co * Ci), nv = (size_t)(16 * Ci * g.br * g.bc),
-                 nm = (size_t)(16 * g.co * g.br * g.bc);
+                 nm = (size_t)(16 * g.co * g.br * g.bc); /* sn_wino_scratch_floats */
     float *U = sn_arena_alloc(&be->scratch, (nu + nv + nm) * sizeof(float));
     if (!U) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "conv2d_band: %zu bytes of Winograd scratch",
                            (nu + nv + nm) * sizeof(float));

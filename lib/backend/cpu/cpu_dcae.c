@@ -8,6 +8,15 @@
 #include "backend/cpu/cpu.h"
 #include "core/pool.h"
 
+/* Scratch of each op below, one arena allocation each (sn_cpu_scratch_bytes reports them). */
+static size_t sn_cpu_band_cols_bytes(int64_t K, int64_t Wo) { return (size_t)(K * Wo) * sizeof(float); }
+static size_t sn_cpu_linattn_bytes(int64_t d, int64_t N) {
+    return (size_t)((2 * d + 2 * (d + 1)) * N + (d + 1) * d) * sizeof(float);
+}
+static size_t sn_cpu_linattn_pass_bytes(int64_t d, int64_t N) { /* state and apply */
+    return (size_t)((2 * d + 1) * N) * sizeof(float);
+}
+
 typedef struct {
     const float *xn, *Wt, *bias;
     float *cols, *yr;
@@ -82,9 +91,9 @@ sana_status sn_cpu_conv2d_band(sn_backend *be, const sn_tensor *x, int64_t x_row
     const int64_t Ho = y->shape[2], Wo = y->shape[3], K = Ci * kh * kw;
 
     sn_arena_mark m = sn_scratch_mark(be);
-    float *cols = sn_arena_alloc(&be->scratch, (size_t)(K * Wo) * sizeof(float));
-    if (!cols) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "conv2d_band: %lld bytes of columns",
-                              (long long)(K * Wo * 4));
+    float *cols = sn_arena_alloc(&be->scratch, sn_cpu_band_cols_bytes(K, Wo));
+    if (!cols) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "conv2d_band: %zu bytes of columns",
+                              sn_cpu_band_cols_bytes(K, Wo));
     sn_band_job j = {NULL, SN_CF(w), b ? SN_CF(b) : NULL, cols, NULL, Ci, Co, Hx, Wx, Ho, Wo,
                      kh, kw, K, h_full * up, Wx * up, x_row0, 0, up, stride, pad};
     const int nt = sn_cpu_gemm_threads(Co, Wo, K);
@@ -195,7 +204,7 @@ sana_status sn_cpu_linear_attention_relu(sn_backend *be, const sn_tensor *qkv, f
     const float *X = SN_CF(qkv);
     float *Y = SN_F(y);
     sn_arena_mark m = sn_scratch_mark(be);
-    const size_t need = (size_t)((2 * d + 2 * (d + 1)) * N + (d + 1) * d) * sizeof(float);
+    const size_t need = sn_cpu_linattn_bytes(d, N);
     float *q = sn_arena_alloc(&be->scratch, need);
     if (!q) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "linear attention: %zu bytes of scratch", need);
     float *k = q + d * N, *vp = k + d * N, *o = vp + (d + 1) * N, *s = o + (d + 1) * N;
@@ -216,11 +225,13 @@ sana_status sn_cpu_linear_attention_relu(sn_backend *be, const sn_tensor *qkv, f
 /* Two-pass form for token chunks: the state s = [v; 1] · relu(k)ᵀ accumulates over chunks
  * (GEMM with beta = 1), then each chunk's tokens are read out. */
 sana_status sn_cpu_linear_attention_state(sn_backend *be, const sn_tensor *qkv, sn_tensor *s) {
+    if (s->dtype != SN_F32)
+        return sn_fail(SANA_ERR_UNSUPPORTED, "cpu linear_attention_state: the state must be F32");
     const int64_t B = qkv->shape[0], G = qkv->shape[1], d = qkv->shape[2] / 3, N = qkv->shape[3];
     const float *X = SN_CF(qkv);
     float *S = SN_F(s);
     sn_arena_mark m = sn_scratch_mark(be);
-    const size_t need = (size_t)((2 * d + 1) * N) * sizeof(float);
+    const size_t need = sn_cpu_linattn_pass_bytes(d, N);
     float *k = sn_arena_alloc(&be->scratch, need);
     if (!k) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "linear attention state: %zu bytes of scratch", need);
     float *vp = k + d * N;
@@ -237,11 +248,13 @@ sana_status sn_cpu_linear_attention_state(sn_backend *be, const sn_tensor *qkv, 
 
 sana_status sn_cpu_linear_attention_apply(sn_backend *be, const sn_tensor *qkv, const sn_tensor *s,
                                           float eps, sn_tensor *y) {
+    if (s->dtype != SN_F32)
+        return sn_fail(SANA_ERR_UNSUPPORTED, "cpu linear_attention_apply: the state must be F32");
     const int64_t B = qkv->shape[0], G = qkv->shape[1], d = qkv->shape[2] / 3, N = qkv->shape[3];
     const float *X = SN_CF(qkv), *S = SN_CF(s);
     float *Y = SN_F(y);
     sn_arena_mark m = sn_scratch_mark(be);
-    const size_t need = (size_t)((2 * d + 1) * N) * sizeof(float);
+    const size_t need = sn_cpu_linattn_pass_bytes(d, N);
     float *q = sn_arena_alloc(&be->scratch, need);
     if (!q) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "linear attention apply: %zu bytes of scratch", need);
     float *o = q + d * N;
@@ -255,6 +268,33 @@ sana_status sn_cpu_linear_attention_apply(sn_backend *be, const sn_tensor *qkv, 
         }
     sn_scratch_reset(be, m);
     return SANA_OK;
+}
+
+/* What the ops above take from the arena (conv2d_band: its Winograd path's or its row path's,
+ * as sn_cpu_conv2d_band_fast chooses), and conv2d's im2col columns (malloc'd; none for depthwise
+ * and 1x1 stride-1 convolutions). */
+size_t sn_cpu_scratch_bytes(sn_backend *be, const sn_op_shape *s) {
+    (void)be;
+    const sn_tensor *x = s->x, *w = s->w, *y = s->y;
+    switch (s->op) {
+    case SN_OP_CONV2D: {
+        const int64_t G = s->groups > 0 ? s->groups : 1, Cig = x->shape[1] / G, Cog = w->shape[0] / G;
+        const int64_t kh = w->shape[2], kw = w->shape[3];
+        if ((Cig == 1 && Cog == 1) || (kh == 1 && kw == 1 && s->stride == 1 && s->pad == 0)) return 0;
+        return (size_t)(Cig * kh * kw * y->shape[2] * y->shape[3]) * sizeof(float);
+    }
+    case SN_OP_CONV2D_BAND: {
+        size_t wino;
+        if (sn_cpu_conv2d_band_wino_scratch(s, &wino)) return wino;
+        return sn_arena_round(sn_cpu_band_cols_bytes(x->shape[1] * w->shape[2] * w->shape[3], y->shape[3]));
+    }
+    case SN_OP_LINATTN_RELU:
+        return sn_arena_round(sn_cpu_linattn_bytes(x->shape[2] / 3, x->shape[3]));
+    case SN_OP_LINATTN_STATE:
+    case SN_OP_LINATTN_APPLY:
+        return sn_arena_round(sn_cpu_linattn_pass_bytes(x->shape[2] / 3, x->shape[3]));
+    }
+    return 0;
 }
 
 typedef struct {

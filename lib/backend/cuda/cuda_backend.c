@@ -382,6 +382,7 @@ static const sn_ops sn_cuda_ops = {
     .shortcut_avg = sn_cuda_shortcut_avg,
     .linear_attention_state = sn_cuda_linear_attention_state,
     .linear_attention_apply = sn_cuda_linear_attention_apply,
+    .scratch_bytes = sn_cuda_scratch_bytes,
     .graph_begin = sn_cuda_graph_begin,
     .graph_end = sn_cuda_graph_end,
     .graph_launch = sn_cuda_graph_launch,

@@ -247,20 +247,65 @@ static sana_status sn_dnn_forward(sn_cuda *c, sn_dnn_plan *p, const void *x, con
     return SANA_OK;
 }
 
+/* The plan key of a conv2d call; 0 when cuDNN does not run it (off, dtypes, alignment). */
+static int sn_dnn_conv_key(const sn_cuda *c, const sn_tensor *x, const sn_tensor *w, const sn_tensor *y,
+                           const sn_conv_params *cp, sn_dnn_key *key) {
+    if (!c->dnn || w->dtype != x->dtype || y->dtype != x->dtype) return 0;
+    /* x and y may be views into the middle of a tensor (channel groups of the DC-AE's multi-scale
+     * qkv, odd test shapes); cuDNN's plan knows no pointers and its kernels load vectors (it
+     * documents at least 4-byte alignment even for half types): such calls take the GEMM path */
+    if (((uintptr_t)x->data | (uintptr_t)w->data | (uintptr_t)y->data) % 16) return 0;
+    memset(key, 0, sizeof *key); /* compared bytewise */
+    key->kind = SN_DNN_CONV, key->B = x->shape[0], key->Ci = x->shape[1], key->H = x->shape[2], key->W = x->shape[3];
+    key->Co = w->shape[0], key->kh = w->shape[2], key->kw = w->shape[3];
+    key->stride = cp->stride, key->pad = cp->pad, key->groups = cp->groups, key->up = 1, key->dtype = x->dtype;
+    return 1;
+}
+
+/* The plan key of a conv2d_band call; 0 when cuDNN does not run it. */
+static int sn_dnn_band_key(const sn_cuda *c, const sn_tensor *x, int64_t h_full, const sn_tensor *w,
+                           const sn_tensor *y, int32_t up, int32_t stride, int32_t pad, sn_dnn_key *key) {
+    /* cuDNN sees only w and the chunk scratch (256-byte aligned); x and y meet only our kernels */
+    if (!c->dnn || w->dtype != x->dtype || y->dtype != x->dtype || (uintptr_t)w->data % 16) return 0;
+    memset(key, 0, sizeof *key);
+    key->kind = SN_DNN_BAND, key->Ci = x->shape[1], key->H = h_full, key->W = x->shape[3], key->Co = w->shape[0];
+    key->kh = w->shape[2], key->kw = w->shape[3], key->stride = stride, key->pad = pad, key->groups = 1, key->up = up;
+    key->dtype = x->dtype;
+    return 1;
+}
+
+/* conv2d_band's scratch on the cuDNN path: one chunk's gathered input and its output */
+static size_t sn_dnn_band_scratch(const sn_dnn_plan *p, int64_t Ci, int64_t Co, int64_t Win, size_t es) {
+    return sn_arena_round((size_t)(Ci * p->Rin * Win) * es) + sn_arena_round((size_t)(Co * p->R * p->Wo) * es);
+}
+
+sana_status sn_cuda_dnn_scratch(sn_backend *be, const sn_op_shape *s, size_t *bytes, int *dnn) {
+    sn_cuda *c = sn_cuda_of(be);
+    sn_dnn_key key;
+    sn_dnn_plan *p;
+    *bytes = 0, *dnn = 0;
+    if (s->op == SN_OP_CONV2D) {
+        const sn_conv_params cp = {s->stride, s->pad, s->groups};
+        if (!sn_dnn_conv_key(c, s->x, s->w, s->y, &cp, &key)) return SANA_OK;
+        SN_TRY(sn_dnn_plan_get(c, &key, &p));
+        *dnn = p->ok; /* its workspace is the cuBLASLt one */
+    } else if (s->op == SN_OP_CONV2D_BAND) {
+        if (!sn_dnn_band_key(c, s->x, s->h_full, s->w, s->y, s->up, s->stride, s->pad, &key)) return SANA_OK;
+        SN_TRY(sn_dnn_plan_get(c, &key, &p));
+        *dnn = p->ok;
+        if (p->ok && s->y->shape[2] > 0)
+            *bytes = sn_dnn_band_scratch(p, s->x->shape[1], s->w->shape[0], s->x->shape[3] * s->up,
+                                         sn_dtype_size(s->x->dtype));
+    }
+    return SANA_OK;
+}
+
 sana_status sn_cuda_dnn_conv2d(sn_backend *be, const sn_tensor *x, const sn_tensor *w, const sn_tensor *b,
                                const sn_conv_params *cp, sn_tensor *y, int *done) {
     sn_cuda *c = sn_cuda_of(be);
     *done = 0;
-    if (!c->dnn || w->dtype != x->dtype || y->dtype != x->dtype) return SANA_OK;
-    /* x and y may be views into the middle of a tensor (channel groups of the DC-AE's multi-scale
-     * qkv, odd test shapes); cuDNN's plan knows no pointers and its kernels load vectors (it
-     * documents at least 4-byte alignment even for half types): such calls take the GEMM path */
-    if (((uintptr_t)x->data | (uintptr_t)w->data | (uintptr_t)y->data) % 16) return SANA_OK;
     sn_dnn_key key;
-    memset(&key, 0, sizeof key); /* compared bytewise */
-    key.kind = SN_DNN_CONV, key.B = x->shape[0], key.Ci = x->shape[1], key.H = x->shape[2], key.W = x->shape[3];
-    key.Co = w->shape[0], key.kh = w->shape[2], key.kw = w->shape[3];
-    key.stride = cp->stride, key.pad = cp->pad, key.groups = cp->groups, key.up = 1, key.dtype = x->dtype;
+    if (!sn_dnn_conv_key(c, x, w, y, cp, &key)) return SANA_OK;
     sn_dnn_plan *p;
     SN_TRY(sn_dnn_plan_get(c, &key, &p));
     if (!p->ok) return SANA_OK;
@@ -278,15 +323,10 @@ sana_status sn_cuda_dnn_conv2d_band(sn_backend *be, const sn_tensor *x, int64_t 
                                     sn_tensor *y, int64_t y_row0, int *done) {
     sn_cuda *c = sn_cuda_of(be);
     *done = 0;
-    /* cuDNN sees only w and the chunk scratch (256-byte aligned); x and y meet only our kernels */
-    if (!c->dnn || w->dtype != x->dtype || y->dtype != x->dtype || (uintptr_t)w->data % 16) return SANA_OK;
+    sn_dnn_key key;
+    if (!sn_dnn_band_key(c, x, h_full, w, y, up, stride, pad, &key)) return SANA_OK;
     const int64_t B = x->shape[0], Ci = x->shape[1], Hx = x->shape[2], Wx = x->shape[3];
     const int64_t Co = w->shape[0], Ho = y->shape[2];
-    sn_dnn_key key;
-    memset(&key, 0, sizeof key);
-    key.kind = SN_DNN_BAND, key.Ci = Ci, key.H = h_full, key.W = Wx, key.Co = Co;
-    key.kh = w->shape[2], key.kw = w->shape[3], key.stride = stride, key.pad = pad, key.groups = 1, key.up = up;
-    key.dtype = x->dtype;
     sn_dnn_plan *p;
     SN_TRY(sn_dnn_plan_get(c, &key, &p));
     if (!p->ok) return SANA_OK;
@@ -295,7 +335,7 @@ sana_status sn_cuda_dnn_conv2d_band(sn_backend *be, const sn_tensor *x, int64_t 
     const int64_t R = p->R, Wo = p->Wo, Win = Wx * up;
     const size_t es = sn_dtype_size(x->dtype);
     sn_arena_mark m = sn_scratch_mark(be);
-    sn_tensor xin, out;
+    sn_tensor xin, out; /* what sn_dnn_band_scratch counts */
     sana_status st = sn_tensor_scratch(be, x->dtype, 3, SN_SHAPE(Ci, p->Rin, Win), &xin);
     if (st == SANA_OK) st = sn_tensor_scratch(be, x->dtype, 3, SN_SHAPE(Co, R, Wo), &out);
     for (int64_t n = 0; n < B && st == SANA_OK; n++) {
@@ -384,6 +424,12 @@ sana_status sn_cuda_dnn_conv2d(sn_backend *be, const sn_tensor *x, const sn_tens
                                const sn_conv_params *cp, sn_tensor *y, int *done) {
     (void)be, (void)x, (void)w, (void)b, (void)cp, (void)y;
     *done = 0;
+    return SANA_OK;
+}
+
+sana_status sn_cuda_dnn_scratch(sn_backend *be, const sn_op_shape *s, size_t *bytes, int *dnn) {
+    (void)be, (void)s;
+    *bytes = 0, *dnn = 0;
     return SANA_OK;
 }
 

@@ -86,6 +86,10 @@ sana_status sn_cuda_dnn_conv2d(sn_backend *be, const sn_tensor *x, const sn_tens
 sana_status sn_cuda_dnn_conv2d_band(sn_backend *be, const sn_tensor *x, int64_t x_row0, int64_t h_full,
                                     const sn_tensor *w, const sn_tensor *b, int32_t up, int32_t stride, int32_t pad,
                                     sn_tensor *y, int64_t y_row0, int *done);
+/* What conv2d / conv2d_band (s->op) take from the arena on the cuDNN path (*dnn = 1; the plan is
+ * made now, as the op would), or *dnn = 0: the call takes the GEMM path (cuda_ops_model.c
+ * counts that). */
+sana_status sn_cuda_dnn_scratch(sn_backend *be, const sn_op_shape *s, size_t *bytes, int *dnn);
 
 /* device memory that counts in sn_backend_memory */
 void *sn_cuda_alloc(sn_backend *be, size_t bytes);
@@ -108,6 +112,7 @@ sana_status sn_cuda_dwconv2d_nhwc(sn_backend *be, const sn_tensor *x, const sn_t
                                   const sn_tensor *b, int32_t pad, sn_tensor *y);
 sana_status sn_cuda_glu(sn_backend *be, const sn_tensor *x, sn_act act, sn_tensor *y);
 sana_status sn_cuda_gated_add(sn_backend *be, sn_tensor *x, const sn_tensor *y, const sn_tensor *gate);
+size_t sn_cuda_scratch_bytes(sn_backend *be, const sn_op_shape *s);
 sana_status sn_cuda_conv2d_band(sn_backend *be, const sn_tensor *x, int64_t x_row0, int64_t h_full,
                                 const sn_tensor *w, const sn_tensor *b, int32_t up, int32_t stride,
                                 int32_t pad, sn_tensor *y, int64_t y_row0);

@@ -104,6 +104,12 @@ sana_status sn_cuda_gated_add(sn_backend *be, sn_tensor *x, const sn_tensor *y, 
                          "gated_add");
 }
 
+/* Output rows whose columns conv2d_band builds at once: about 32 MiB of scratch, at least one row. */
+static int64_t sn_cuda_band_rows(int64_t K, int64_t Wo, size_t es, int64_t Ho) {
+    int64_t per_row = K * Wo * (int64_t)es, rows = ((int64_t)32 << 20) / (per_row ? per_row : 1);
+    return rows < 1 ? 1 : rows > Ho ? Ho : rows;
+}
+
 /* cuDNN when it is in use (cuda_dnn.c: fixed chunks of output rows, exact banding too). Else
  * columns of a few output rows at a time (at most ~32 MiB of scratch), then one batched GEMM
  * over those rows: Y_r[Co, Wo] = W[Co, K] · cols_r[K, Wo]. The GEMM's algorithm is the batch-1
@@ -120,8 +126,7 @@ sana_status sn_cuda_conv2d_band(sn_backend *be, const sn_tensor *x, int64_t x_ro
     SN_TRY(sn_cuda_dnn_conv2d_band(be, x, x_row0, h_full, w, b, up, stride, pad, y, y_row0, &done));
     if (done) return SANA_OK;
     size_t es = sn_dtype_size(x->dtype), ys = sn_dtype_size(y->dtype);
-    int64_t per_row = K * Wo * (int64_t)es, rows = ((int64_t)32 << 20) / (per_row ? per_row : 1);
-    rows = rows < 1 ? 1 : rows > Ho ? Ho : rows;
+    const int64_t rows = sn_cuda_band_rows(K, Wo, es, Ho);
     sn_arena_mark m = sn_scratch_mark(be);
     sn_tensor cols;
     SN_TRY(sn_tensor_scratch(be, x->dtype, 3, SN_SHAPE(rows, K, Wo), &cols));
@@ -171,4 +176,41 @@ sana_status sn_cuda_shortcut_avg(sn_backend *be, const sn_tensor *x, int32_t f, 
     return sn_cuda_check(sn_k_shortcut_avg(x->data, y->data, x->dtype, y->shape[0], x->shape[1], x->shape[2],
                                            x->shape[3], y->shape[1], y->shape[2], y->shape[3], f, SN_STREAM(be)),
                          "shortcut_avg");
+}
+
+/* The arena scratch of each op above and of sn_cuda_conv2d (cuda_backend.c), in the order they
+ * choose their path: depthwise conv2d none; cuDNN's (sn_cuda_dnn_scratch); else conv2d's columns
+ * of all groups (none for 1x1 stride-1), conv2d_band's columns of sn_cuda_band_rows rows; the
+ * linear attention's fp32 partial sums (none for apply). cuBLASLt and cuDNN work in the
+ * preallocated workspace, counted with the backend's memory, not here. */
+size_t sn_cuda_scratch_bytes(sn_backend *be, const sn_op_shape *s) {
+    const sn_tensor *x = s->x, *w = s->w, *y = s->y;
+    const size_t es = sn_dtype_size(x->dtype);
+    size_t dnn_bytes = 0;
+    int dnn = 0;
+    switch (s->op) {
+    case SN_OP_CONV2D: {
+        const int64_t G = s->groups > 0 ? s->groups : 1, Cig = x->shape[1] / G, Cog = w->shape[0] / G;
+        const int64_t kh = w->shape[2], kw = w->shape[3];
+        if (Cig == 1 && Cog == 1 && kh == kw) return 0;
+        if (sn_cuda_dnn_scratch(be, s, &dnn_bytes, &dnn) == SANA_OK && dnn) return dnn_bytes;
+        if (kh == 1 && kw == 1 && s->stride == 1 && s->pad == 0) return 0;
+        return sn_arena_round((size_t)(G * Cig * kh * kw * y->shape[2] * y->shape[3]) * es);
+    }
+    case SN_OP_CONV2D_BAND: {
+        const int64_t K = x->shape[1] * w->shape[2] * w->shape[3], Wo = y->shape[3], Ho = y->shape[2];
+        if (Ho == 0) return 0;
+        if (sn_cuda_dnn_scratch(be, s, &dnn_bytes, &dnn) == SANA_OK && dnn) return dnn_bytes;
+        return sn_arena_round((size_t)(sn_cuda_band_rows(K, Wo, es, Ho) * K * Wo) * es);
+    }
+    case SN_OP_LINATTN_RELU:
+    case SN_OP_LINATTN_STATE: {
+        const int64_t d = x->shape[2] / 3;
+        return sn_arena_round((size_t)sn_k_linattn_scratch_floats(x->shape[0], x->shape[1], x->shape[3], d, d) *
+                              sizeof(float));
+    }
+    case SN_OP_LINATTN_APPLY:
+        return 0;
+    }
+    return 0;
 }
