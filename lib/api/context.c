@@ -121,6 +121,7 @@ sana_status sn_api_leave(sana_context *ctx, sana_status status) {
         strncpy(ctx->last_error, text, SN_ERR_CAP - 1);
         ctx->last_error[SN_ERR_CAP - 1] = '\0';
     }
+    sn_arena_trim(&ctx->be->scratch, ctx->be->scratch_keep);
     sn_call_bind_cancel(NULL);
     sn_backend_bind_call(NULL);
     sn_log_bind(NULL);

@@ -217,6 +217,7 @@ struct sn_backend {
     sn_dtype weight_dtype; /* dtype weights are uploaded in */
     int32_t n_threads;
     sn_arena scratch;      /* per-forward scratch; see sn_scratch_* */
+    size_t scratch_keep;   /* bytes of scratch kept between API calls (sn_arena_trim) */
     void *impl;            /* backend-private state */
     /* how it was made, so that a sibling can be made alike (sn_backend_sibling) */
     sana_backend kind;

@@ -93,3 +93,18 @@ void sn_arena_release(sn_arena *a) {
     a->used = 0;
     a->held = 0;
 }
+
+void sn_arena_trim(sn_arena *a, size_t keep) {
+    if (a->used) return; /* a scratch mark is still open: nothing may move */
+    sn_arena_reset_to(a, (sn_arena_mark){NULL, 0, 0});
+    while (a->held > keep && a->spare) {
+        sn_arena_chunk **big = &a->spare;
+        for (sn_arena_chunk **pp = &a->spare; *pp; pp = &(*pp)->next)
+            if ((*pp)->size > (*big)->size) big = pp;
+        sn_arena_chunk *c = *big;
+        *big = c->next;
+        a->held -= c->size;
+        a->free(a->owner, c->base);
+        free(c);
+    }
+}

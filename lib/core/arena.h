@@ -46,5 +46,8 @@ void *sn_arena_alloc_room(sn_arena *a, size_t bytes, size_t room);
 sn_arena_mark sn_arena_mark_now(const sn_arena *a);
 void sn_arena_reset_to(sn_arena *a, sn_arena_mark mark);
 void sn_arena_release(sn_arena *a); /* frees every chunk */
+/* Gives memory back between calls: when nothing is in use, frees spare chunks, largest first,
+ * until the arena holds at most `keep` bytes. Chunks in use are never freed. */
+void sn_arena_trim(sn_arena *a, size_t keep);
 
 #endif

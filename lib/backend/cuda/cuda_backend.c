@@ -4,6 +4,7 @@
  * with the host except upload, download and synchronize, and no op allocates (scratch comes from
  * the arena, the GEMM workspace is preallocated), so a forward pass can be captured as a CUDA
  * graph (cuda_graph.c). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -436,6 +437,9 @@ sana_status sn_backend_cuda_create(int32_t device, sana_precision precision, sn_
     be->weight_dtype = dt;
     be->n_threads = 1;
     sn_arena_init(&be->scratch, sn_cuda_chunk_alloc, sn_cuda_chunk_free, be, (size_t)256 << 20);
+    /* device memory is kept between calls, as PyTorch's caching allocator does: cudaFree
+     * synchronises and the next generation needs the same blocks again */
+    be->scratch_keep = SIZE_MAX;
     sn_log(SANA_LOG_INFO, "cuda: %s (sm_%d%d), %s compute", prop.name, prop.major, prop.minor, sn_dtype_name(dt));
     *out = be;
     return SANA_OK;
