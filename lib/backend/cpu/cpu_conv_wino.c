@@ -25,8 +25,7 @@
 #include "backend/cpu/cpu.h"
 #include "core/pool.h"
 
-/* Tiles per block at most, the GEMMs' N: every call packs its weight matrix again, a cost that
- * falls as 1/N; larger blocks cost scratch (V and M grow with N). */
+/* Tiles per block at most: the products' N. */
 #define SN_WINO_TILES 256
 
 typedef struct sn_wino_geom {
@@ -35,26 +34,29 @@ typedef struct sn_wino_geom {
     int64_t co;       /* output channels per chunk */
 } sn_wino_geom;
 
-/* Transformed weights held at once, in floats (16 MiB): wider layers (the 1024-channel
- * upsamplers of the attention stages) run in chunks of output channels, each chunk
- * recomputing the input transform. */
-#define SN_WINO_MAX_U ((int64_t)1 << 22)
+/* Transformed weights held at once, in floats (8 MiB): wider layers (512 x 512 channels and
+ * up) run in chunks of output channels, each chunk recomputing the input transform (a few %
+ * of the layer's time). */
+#define SN_WINO_MAX_U ((int64_t)1 << 21)
+/* Tiles per block at least, however small the layer. */
+#define SN_WINO_MIN_TILES 32
 
-/* Depends on the layer's shape only (never on the band). A block is at most SN_WINO_TILES
- * tiles of one or more whole tile rows (a tile row is split into equal blocks when longer).
- * BLAS packs the 16 weight matrices again for every block, so blocks should be long; their V
- * and M are kept within the larger of U and the im2col row path's scratch (9 Ci Wo floats)
- * where one tile row allows, so that the scratch stays in proportion to the layer. */
+/* Depends on the layer's shape only (never on the band). BLAS packs the weight matrix again
+ * for every product, so blocks should be long; but V and M grow with the block, so they are
+ * kept within the larger of U and the im2col row path's scratch (9 Ci Wo floats): the scratch
+ * stays in proportion to the layer and at most 16 MiB in all (U + V + M, fp32). A block is
+ * whole tile rows, or a tile row is split into equal blocks. */
 static void sn_wino_geom_init(int64_t Hout, int64_t Wout, int64_t Ci, int64_t Co, sn_wino_geom *g) {
     g->ntx = (Wout + 1) / 2;
     g->nty = (Hout + 1) / 2;
-    const int64_t nbx = (g->ntx + SN_WINO_TILES - 1) / SN_WINO_TILES;
-    g->bc = (g->ntx + nbx - 1) / nbx;
     g->co = Co * Ci <= SN_WINO_MAX_U / 16 ? Co : SN_WINO_MAX_U / 16 / Ci;
     if (g->co < 1) g->co = 1;
     const int64_t u = 16 * g->co * Ci, cap = u > 9 * Ci * Wout ? u : 9 * Ci * Wout;
-    g->br = cap / (16 * (Ci + g->co) * g->bc);
-    if (g->br > SN_WINO_TILES / g->bc) g->br = SN_WINO_TILES / g->bc;
+    int64_t tiles = cap / (16 * (Ci + g->co));
+    tiles = tiles < SN_WINO_MIN_TILES ? SN_WINO_MIN_TILES : tiles > SN_WINO_TILES ? SN_WINO_TILES : tiles;
+    const int64_t nbx = (g->ntx + tiles - 1) / tiles;
+    g->bc = (g->ntx + nbx - 1) / nbx;
+    g->br = tiles / g->bc;
     if (g->br < 1) g->br = 1;
 }
 
