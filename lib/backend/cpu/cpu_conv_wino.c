@@ -1,22 +1,24 @@
 /* The DC-AE decoder's 3x3 convolutions on the CPU by Winograd F(2x2, 3x3): every 2x2 tile of
- * output pixels costs 16 multiply-adds per input channel instead of 36, so the GEMMs (which are
- * the whole cost of a decode) shrink 2.25x. Per block of tiles:
+ * output pixels costs 16 multiply-adds per input channel instead of 36, so the GEMMs (most of
+ * a decode's cost) shrink 2.25x. Per block of tiles:
  *
  *   V[16][Ci][T] = Bᵀ d B      input transform of the tiles' 4x4 input windows
  *   M[q] = U[q] · V[q]          16 GEMMs, q = 0..15: [Co, Ci] x [Ci, T]
  *   y = Aᵀ M A + bias           output transform
  *
- * with U[16][Co][Ci] = G g Gᵀ, the transformed weights (once per call). The transform matrices
+ * with U[16][Co][Ci] = G g Gᵀ, the transformed weights (once per call and chunk of output
+ * channels). The transform matrices
  * hold only 0, ±1 and ½, so the extra rounding is small (the goldens' tolerances hold).
  *
  * Exact bands. Blocks are fixed in whole-image tile coordinates: block (by, bx) is always the
  * same tiles and the same GEMM shapes, whichever band asks for some of its rows, and a band
- * computes every block it touches in full. Tiles rows a band does not need read zeros for the
+ * computes every block it touches in full. Tile rows a band does not need read zeros for the
  * input rows it does not hold; that changes nothing that the band keeps: a GEMM's column
  * depends only on its own input column, and in Aᵀ M A the first output row of a tile reads
  * only the transform rows 0-2 (input rows 0-2 of the window), the second only rows 1-3. So
  * every output pixel goes through the same float operations in any band: a banded decode is
- * bit-identical to a whole-image one.
+ * bit-identical to a whole-image one. The 16 products are shared out whole over the threads
+ * (one single-threaded sgemm each), so the thread count changes nothing either.
  *
  * SANA_CPU_CONV_BAND=rows selects the im2col row path (cpu_dcae.c) instead. */
 #include <stdlib.h>
