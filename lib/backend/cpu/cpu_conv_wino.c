@@ -7,8 +7,8 @@
  *   y = Aᵀ M A + bias           output transform
  *
  * with U[16][Co][Ci] = G g Gᵀ, the transformed weights (once per call and chunk of output
- * channels). The transform matrices
- * hold only 0, ±1 and ½, so the extra rounding is small (the goldens' tolerances hold).
+ * channels). The transform matrices hold only 0, ±1 and ½, so the extra rounding is small (the
+ * goldens' tolerances hold).
  *
  * Exact bands. Blocks are fixed in whole-image tile coordinates: block (by, bx) is always the
  * same tiles and the same GEMM shapes, whichever band asks for some of its rows, and a band
