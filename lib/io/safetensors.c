@@ -5,6 +5,7 @@
  * Layout: [u64 little-endian N][N bytes of JSON header][data section]. Each header entry is
  * "name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]} with offsets relative
  * to the data section; "__metadata__" is an optional string-to-string map. */
+#define _DEFAULT_SOURCE /* madvise */
 #include "io/safetensors.h"
 
 #include <cjson/cJSON.h>
@@ -300,4 +301,13 @@ const char *sn_safetensors_metadata(const sn_safetensors *st, const char *key) {
     if (!st || !st->metadata || !key) return NULL;
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(st->metadata, key);
     return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+void sn_st_release(const sn_st_tensor *t) {
+    long page = sysconf(_SC_PAGESIZE);
+    if (!t || !t->data || page <= 0) return;
+    uintptr_t begin = ((uintptr_t)t->data + (uintptr_t)page - 1) / (uintptr_t)page * (uintptr_t)page;
+    uintptr_t end = ((uintptr_t)t->data + (uintptr_t)t->nbytes) / (uintptr_t)page * (uintptr_t)page;
+    /* only pages wholly inside this tensor: a neighbour's first or last page may still be read */
+    if (end > begin) (void)madvise((void *)begin, end - begin, MADV_DONTNEED); /* advice: failure changes nothing */
 }

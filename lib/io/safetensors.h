@@ -38,6 +38,11 @@ const sn_st_tensor *sn_safetensors_find(const sn_safetensors *st, const char *na
 /* The optional "__metadata__" string map; NULL when absent. */
 const char *sn_safetensors_metadata(const sn_safetensors *st, const char *key);
 
+/* Hands the whole pages inside a tensor's bytes back to the kernel (madvise MADV_DONTNEED) once
+ * a copy has been made: the mapping stays valid and a later read faults the bytes in again from
+ * the file, but pages read once for a conversion no longer count in the process's RSS. */
+void sn_st_release(const sn_st_tensor *t);
+
 static inline int64_t sn_st_numel(const sn_st_tensor *t) {
     int64_t n = 1;
     for (int i = 0; i < t->ndim; i++) n *= t->shape[i];

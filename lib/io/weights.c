@@ -316,6 +316,7 @@ sana_status sn_weights_load(const sn_weights *w, sn_backend *be, const char *nam
     }
     sana_status s = sn_upload_convert(&dst, src_type, src);
     free(copy);
+    if (s == SANA_OK) sn_st_release(t); /* converted: its mapped pages need not stay resident */
     if (s != SANA_OK) {
         sn_tensor_free(&dst);
         return sn_fail_prefix(s, "%s: tensor '%s': ", t->file, name);
