@@ -37,7 +37,10 @@ static void sn_att_row(const sn_attn_params *p, const float *qi, const float *kt
     if (mx == -INFINITY) return; /* nothing to attend to: zeros */
     double sum = 0.0;
     for (int64_t j = 0; j < Nk; j++) {
-        s[j] = s[j] == -INFINITY ? 0.0f : expf(s[j] - mx);
+        /* below -104 expf rounds to +0 anyway (2^-150 = e^-103.97), but reaches it through glibc's
+         * slow underflow path: masked keys (a large negative bias) landed there for every query */
+        float e = s[j] - mx;
+        s[j] = e < -104.0f ? 0.0f : expf(e);
         sum += s[j];
     }
     float inv = (float)(1.0 / sum);

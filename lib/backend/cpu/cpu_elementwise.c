@@ -7,7 +7,9 @@
 float sn_cpu_act(sn_act act, float x) {
     switch (act) {
     case SN_ACT_NONE: return x;
-    case SN_ACT_SILU: return x / (1.0f + expf(-x));
+    /* below -88.8 expf(-x) overflows to inf and x / inf = -0: the same value without glibc's
+     * slow overflow path */
+    case SN_ACT_SILU: return x < -88.8f ? -0.0f : x / (1.0f + expf(-x));
     case SN_ACT_RELU: return x > 0.0f ? x : 0.0f;
     case SN_ACT_GELU_TANH: {
         const float k = 0.7978845608028654f; /* sqrt(2/pi) */
