@@ -169,49 +169,82 @@ static void test_elementwise(void) {
     sn_tensor_free(&a), sn_tensor_free(&b), sn_tensor_free(&c), sn_tensor_free(&y), sn_tensor_free(&p);
 }
 
-static void attention_case(int causal, int window, float softcap, int use_mask) {
-    int64_t B = 2, Hq = 4, Hk = 2, Nq = 6, Nk = 6, D = 8;
+typedef struct {
+    int64_t B, Hq, Hk, Nq, Nk, D, Dv;
+    int causal, window;
+    float softcap;
+    int mask; /* 0 none; 1 [B,1,Nk]: batch 1 loses its last 2 keys; 2 [B,Nq,Nk]: some rows lose
+               * every key (-inf), others get a -1e4 bias; 3 [B,1,Nk]: batch 1 loses every key */
+} attn_case;
+
+/* sn_attention against a naive double-precision loop; rows with no key left must be zeros */
+static void attention_case(attn_case c) {
+    const int64_t B = c.B, Hq = c.Hq, Hk = c.Hk, Nq = c.Nq, Nk = c.Nk, D = c.D, Dv = c.Dv;
     sn_tensor q = mk(4, SN_SHAPE(B, Hq, Nq, D), 41), k = mk(4, SN_SHAPE(B, Hk, Nk, D), 42);
-    sn_tensor v = mk(4, SN_SHAPE(B, Hk, Nk, D), 43), y = mk(4, SN_SHAPE(B, Hq, Nq, D), 0);
-    sn_tensor m = mk(3, SN_SHAPE(B, 1, Nk), 0);
-    for (int64_t j = 0; j < B * Nk; j++) F(m)[j] = (j % Nk) >= Nk - 2 && j >= Nk ? -INFINITY : 0.0f;
-    sn_attn_params p = {1.0f / sqrtf((float)D), softcap, causal, window, use_mask ? &m : NULL};
+    sn_tensor v = mk(4, SN_SHAPE(B, Hk, Nk, Dv), 43), y = mk(4, SN_SHAPE(B, Hq, Nq, Dv), 44);
+    const int64_t mr = c.mask == 2 ? Nq : 1;
+    sn_tensor m = mk(3, SN_SHAPE(B, mr, Nk), 0);
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t i = 0; i < mr; i++)
+            for (int64_t j = 0; j < Nk; j++) {
+                float *e = &F(m)[(b * mr + i) * Nk + j];
+                if (c.mask == 1) *e = b == 1 && j >= Nk - 2 ? -INFINITY : 0.0f;
+                if (c.mask == 2) *e = i % 5 == 2 ? -INFINITY : (j + i) % 3 == 0 ? -1e4f : 0.0f;
+                if (c.mask == 3) *e = b == 1 ? -INFINITY : 0.0f;
+            }
+    sn_attn_params p = {1.0f / sqrtf((float)D), c.softcap, c.causal, c.window, c.mask ? &m : NULL};
     CHECK_OK(sn_attention(&q, &k, &v, &p, &y));
-    float *r = calloc((size_t)(B * Hq * Nq * D), 4);
+    float *r = calloc((size_t)(B * Hq * Nq * Dv), 4);
+    double *s = calloc((size_t)Nk + 1, sizeof(double));
+    const int64_t g = Hq / Hk;
     for (int64_t b = 0; b < B; b++)
         for (int64_t h = 0; h < Hq; h++)
             for (int64_t i = 0; i < Nq; i++) {
-                double s[6], mx = -INFINITY, sum = 0;
+                double mx = -INFINITY, sum = 0;
                 for (int64_t j = 0; j < Nk; j++) {
                     double a = 0;
                     for (int64_t d = 0; d < D; d++)
-                        a += (double)F(q)[((b * Hq + h) * Nq + i) * D + d] * F(k)[((b * Hk + h / 2) * Nk + j) * D + d];
+                        a += (double)F(q)[((b * Hq + h) * Nq + i) * D + d] * F(k)[((b * Hk + h / g) * Nk + j) * D + d];
                     a *= p.scale;
-                    if (softcap > 0) a = softcap * tanh(a / softcap);
-                    if (use_mask) a += F(m)[b * Nk + j];
-                    if ((causal && j > i) || (window > 0 && j <= i - window)) a = -INFINITY;
+                    if (c.softcap > 0) a = c.softcap * tanh(a / c.softcap);
+                    if (c.mask) a += F(m)[(b * mr + (mr > 1 ? i : 0)) * Nk + j];
+                    if ((c.causal && j > i) || (c.window > 0 && j <= i - c.window)) a = -INFINITY;
                     s[j] = a;
                     if (a > mx) mx = a;
                 }
+                if (mx == -INFINITY) continue; /* r stays 0 */
                 for (int64_t j = 0; j < Nk; j++) sum += s[j] = exp(s[j] - mx);
-                for (int64_t d = 0; d < D; d++) {
+                for (int64_t d = 0; d < Dv; d++) {
                     double acc = 0;
-                    for (int64_t j = 0; j < Nk; j++) acc += s[j] / sum * F(v)[((b * Hk + h / 2) * Nk + j) * D + d];
-                    r[((b * Hq + h) * Nq + i) * D + d] = (float)acc;
+                    for (int64_t j = 0; j < Nk; j++) acc += s[j] / sum * F(v)[((b * Hk + h / g) * Nk + j) * Dv + d];
+                    r[((b * Hq + h) * Nq + i) * Dv + d] = (float)acc;
                 }
             }
-    char what[96];
-    snprintf(what, sizeof what, "attention causal=%d window=%d softcap=%g mask=%d", causal, window, softcap, use_mask);
-    tu_check_close(what, F(y), r, (size_t)(B * Hq * Nq * D), 1e-5);
-    free(r);
+    char what[160];
+    snprintf(what, sizeof what, "attention B=%d Hq=%d Hk=%d Nq=%d Nk=%d D=%d Dv=%d causal=%d window=%d softcap=%g mask=%d",
+             (int)B, (int)Hq, (int)Hk, (int)Nq, (int)Nk, (int)D, (int)Dv, c.causal, c.window, c.softcap, c.mask);
+    tu_check_close(what, F(y), r, (size_t)(B * Hq * Nq * Dv), 1e-5);
+    free(r), free(s);
     sn_tensor_free(&q), sn_tensor_free(&k), sn_tensor_free(&v), sn_tensor_free(&y), sn_tensor_free(&m);
 }
 
 static void test_attention(void) {
-    attention_case(0, 0, 0.0f, 0);
-    attention_case(1, 0, 50.0f, 0);
-    attention_case(1, 3, 0.5f, 0);
-    attention_case(0, 0, 0.0f, 1);
+    attention_case((attn_case){2, 4, 2, 6, 6, 8, 8, 0, 0, 0.0f, 0});
+    attention_case((attn_case){2, 4, 2, 6, 6, 8, 8, 1, 0, 50.0f, 0});
+    attention_case((attn_case){2, 4, 2, 6, 6, 8, 8, 1, 3, 0.5f, 0});
+    attention_case((attn_case){2, 4, 2, 6, 6, 8, 8, 0, 0, 0.0f, 1});
+    /* ragged: query rows over several blocks, Nk unlike Nq, Dv unlike D, groups of 3 */
+    attention_case((attn_case){2, 6, 2, 150, 37, 24, 40, 0, 0, 0.0f, 0});
+    attention_case((attn_case){2, 6, 2, 150, 37, 24, 40, 0, 0, 0.0f, 1});
+    attention_case((attn_case){2, 6, 3, 150, 37, 24, 40, 0, 0, 0.0f, 2});
+    attention_case((attn_case){2, 6, 2, 150, 37, 24, 40, 0, 0, 3.0f, 3});
+    /* causal and sliding window across blocks (Gemma-2's self-attention, its soft-cap 50) */
+    attention_case((attn_case){1, 4, 2, 150, 150, 16, 16, 1, 0, 50.0f, 0});
+    attention_case((attn_case){1, 4, 2, 150, 150, 16, 16, 1, 40, 50.0f, 0});
+    attention_case((attn_case){2, 4, 1, 150, 150, 16, 16, 1, 7, 0.0f, 2});
+    attention_case((attn_case){2, 2, 2, 70, 130, 16, 16, 1, 20, 0.0f, 1}); /* causal, Nk > Nq */
+    attention_case((attn_case){2, 2, 2, 130, 70, 16, 16, 1, 20, 0.0f, 3}); /* rows past every key */
+    attention_case((attn_case){1, 2, 1, 9, 0, 8, 8, 0, 0, 0.0f, 0});       /* no keys: zeros */
 }
 
 int main(void) {
