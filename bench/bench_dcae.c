@@ -16,25 +16,8 @@
 
 #include "ae/dcae.h"
 #include "backend/backend.h"
+#include "bench_clock.h"
 #include "core/threads.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double cpu_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double rss_mib(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0;
-}
 
 static int fail(const char *what, sana_status st) {
     fprintf(stderr, "bench_dcae: %s: %s (%s)\n", what, sana_status_string(st), sn_error_text());
@@ -66,10 +49,10 @@ int main(int argc, char **argv) {
     sn_threads_set(be->n_threads); /* what the API does for a context */
     sn_dcae_config cfg;
     sn_dcae_config_sana(&cfg);
-    double t0 = now_s();
+    double t0 = wall_s();
     sn_dcae *ae;
     if ((st = sn_dcae_create_random(be, &cfg, 42, &ae))) return fail("model", st);
-    double build_s = now_s() - t0, rss_model = rss_mib();
+    double build_s = wall_s() - t0, rss_model = peak_rss_mib();
     if (estimate) {
         const int64_t sizes[3] = {1024, 2048, 4096};
         const double budgets[5] = {0, 4096, 1024, 512, 256};
@@ -101,9 +84,9 @@ int main(int argc, char **argv) {
     sn_dcae_decode_opts_init(&o);
     o.memory_budget = (size_t)(budget_mib * 1048576.0);
     o.band_rows = (int32_t)band_rows;
-    double w0 = now_s(), c0 = cpu_s();
+    double w0 = wall_s(), c0 = cpu_s();
     if ((st = sn_dcae_decode(ae, &z, &o, &y))) return fail("decode", st);
-    double wall = now_s() - w0, cpu = cpu_s() - c0;
+    double wall = wall_s() - w0, cpu = cpu_s() - c0;
     sn_dcae_decode_stats ds = sn_dcae_last_decode_stats();
     const double tflop = 8.36 * (double)(size * size) / (1024.0 * 1024.0); /* spec §5.2: 4.18 TMAC at 1024² */
     double sum = 0;
@@ -115,7 +98,7 @@ int main(int argc, char **argv) {
            "\"peak_rss_mib\": %.0f, \"checksum\": %.6g}\n",
            (long long)size, be->n_threads, (long long)sn_dcae_param_count(ae), build_s, budget_mib,
            ds.band_rows, ds.n_bands, wall, cpu, tflop * 1000.0 / wall, (double)ds.peak_bytes / 1048576.0,
-           (double)ds.peak_scratch_bytes / 1048576.0, rss_model, rss_mib(), sum);
+           (double)ds.peak_scratch_bytes / 1048576.0, rss_model, peak_rss_mib(), sum);
     sn_tensor_free(&z), sn_tensor_free(&y);
     sn_dcae_free(ae);
     sn_backend_free(be);

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "backend/backend.h"
+#include "bench_clock.h"
 #include "core/threads.h"
 #include "dit/dit.h"
 
@@ -31,24 +32,6 @@ static const char *const k_sana_1600m =
     " \"cross_attention_dim\": 2240, \"caption_channels\": 2304, \"mlp_ratio\": 2.5,"
     " \"dropout\": 0.0, \"attention_bias\": false, \"sample_size\": 16, \"patch_size\": 1,"
     " \"norm_elementwise_affine\": false, \"norm_eps\": 1e-06, \"interpolation_scale\": null}";
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double cpu_s(void) { /* CPU time of the process, all threads */
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double peak_rss_mib(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0; /* Linux: KiB */
-}
 
 static void fill(float *x, size_t n, uint64_t seed) {
     uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
@@ -89,11 +72,11 @@ int main(int argc, char **argv) {
     sana_status st = sn_backend_cpu_create(threads, &be);
     if (st) return fail("backend", st);
     sn_threads_set(be->n_threads); /* what the API does for a context */
-    double t0 = now_s();
+    double t0 = wall_s();
     sn_dit *dit;
     st = sn_dit_create_random(be, cfg, 1, &dit);
     if (st) return fail("model", st);
-    double t_build = now_s() - t0;
+    double t_build = wall_s() - t0;
 
     sn_tensor emb, lat, out;
     if ((st = sn_tensor_alloc(be, SN_F32, 3, SN_SHAPE(batch, tokens, 2304), &emb)) ||
@@ -107,18 +90,18 @@ int main(int argc, char **argv) {
     for (int i = 0; i < batch * tokens; i++) mask[i] = (i % tokens) < 40 ? 1.0f : 0.0f;
     for (int i = 0; i < batch; i++) t[i] = 999.0f;
 
-    t0 = now_s();
+    t0 = wall_s();
     sn_dit_text *text;
     st = sn_dit_prepare_text(dit, &emb, mask, &text);
     if (st) return fail("prepare_text", st);
-    double t_text = now_s() - t0;
+    double t_text = wall_s() - t0;
 
     double best = 1e30, total = 0, c0 = cpu_s();
     for (int r = 0; r < repeat; r++) {
-        t0 = now_s();
+        t0 = wall_s();
         st = sn_dit_forward(dit, text, &lat, t, NULL, NULL, &out);
         if (st) return fail("forward", st);
-        double dt = now_s() - t0;
+        double dt = wall_s() - t0;
         total += dt;
         if (dt < best) best = dt;
     }

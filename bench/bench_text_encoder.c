@@ -15,15 +15,8 @@
 #include "core/dtype.h"
 #include "core/threads.h"
 #include "encoder/gemma.h"
+#include "bench_clock.h"
 
-static double clock_s(clockid_t c) {
-    struct timespec t;
-    clock_gettime(c, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-static double now(void) { return clock_s(CLOCK_MONOTONIC); }
-/* all threads of the process: on a shared machine steadier than wall, and it counts spinning */
-static double cpu_now(void) { return clock_s(CLOCK_PROCESS_CPUTIME_ID); }
 
 typedef struct { char name[96]; int64_t rows, cols; } wspec;
 
@@ -110,12 +103,12 @@ int main(int argc, char **argv) {
         sn_tensor_alloc(be, SN_F32, 3, SN_SHAPE(1, L, H), &out);
         double best = 1e30, best_cpu = 1e30;
         for (int r = 0; r < reps; r++) {
-            double t0 = now(), c0 = cpu_now();
+            double t0 = wall_s(), c0 = cpu_s();
             if (sn_gemma_forward(g, ids, NULL, 1, L, &out, NULL, NULL)) {
                 fprintf(stderr, "%s\n", sn_error_text());
                 return 1;
             }
-            double t = now() - t0, c = cpu_now() - c0;
+            double t = wall_s() - t0, c = cpu_s() - c0;
             if (t < best) best = t;
             if (c < best_cpu) best_cpu = c;
         }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_clock.h"
 #include "encoder/tokenizer.h"
 
 /* The same text as bench/python/bench_tokenizer.py: 299 ids with <bos>. */
@@ -33,18 +34,6 @@ static const char *k_prompt =
     "and nostalgic atmosphere. The sky is filled with soft cumulus clouds edged in gold, a lone "
     "hawk circles above the pines, and lanterns begin to glow in the windows of the teahouse by "
     "the river, where an old fisherman mends his net while a tabby cat sleeps on a warm barrel.";
-
-static double wall_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double cpu_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
