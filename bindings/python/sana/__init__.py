@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from . import _native
 from .context import Context, LogCallback, PreviewCallback, ProgressCallback
-from .enums import Backend, Component, LogLevel, ModelKind, Precision, Solver, Status
+from .enums import (
+    Backend, Component, DecodeMode, LogLevel, ModelKind, Noise, Precision, Solver, Status,
+)
 from .errors import (
     CancelledError,
     InvalidArgumentError,
@@ -26,6 +28,7 @@ from .errors import (
 from .image import Image
 from .model import Model, ModelInfo
 from .sampler import Sampler
+from .tensor import Tensor, noise_fill
 from .tokenizer import Tokenizer
 
 __version__ = "0.1.0"
@@ -47,9 +50,9 @@ def status_string(status: int) -> str:
 
 
 __all__ = [
-    "Backend", "CancelledError", "Component", "Context", "Image", "InvalidArgumentError",
-    "LogCallback", "LogLevel", "Model", "ModelInfo", "ModelKind", "NotFoundError",
-    "OutOfMemoryError", "Precision", "PreviewCallback", "ProgressCallback", "Sampler",
-    "SanaError", "Solver", "Status", "Tokenizer", "UnsupportedError", "library", "status_string",
-    "version", "version_number",
+    "Backend", "CancelledError", "Component", "Context", "DecodeMode", "Image",
+    "InvalidArgumentError", "LogCallback", "LogLevel", "Model", "ModelInfo", "ModelKind", "Noise",
+    "NotFoundError", "OutOfMemoryError", "Precision", "PreviewCallback", "ProgressCallback",
+    "Sampler", "SanaError", "Solver", "Status", "Tensor", "Tokenizer", "UnsupportedError",
+    "library", "noise_fill", "status_string", "version", "version_number",
 ]

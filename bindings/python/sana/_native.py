@@ -147,12 +147,53 @@ class generate_params(Structure):
     ]
 
 
+class encode_params(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("complex_human_instruction", c_int32),
+        ("max_sequence_length", c_int32),
+        ("nvlabs_compat", c_int32),
+    ]
+
+
+class denoise_params(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("embeddings", tensor_p),
+        ("mask", tensor_p),
+        ("uncond_embeddings", tensor_p),
+        ("uncond_mask", tensor_p),
+        ("sampler", sampler_p),
+        ("guidance_scale", c_float),
+        ("pag_scale", c_float),
+        ("pag_layers", POINTER(c_int32)),
+        ("n_pag_layers", c_int32),
+        ("first_step", c_int32),
+        ("progress", progress_fn),
+        ("progress_user_data", c_void_p),
+        ("seed", c_uint64),
+    ]
+
+
+class decode_params(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("mode", c_enum),
+        ("memory_budget", c_size_t),
+        ("tile_size", c_int32),
+        ("tile_stride", c_int32),
+    ]
+
+
 STRUCTS = {
     "sana_context_params": context_params,
     "sana_model_params": model_params,
     "sana_model_info": model_info,
     "sana_sampler_params": sampler_params,
     "sana_generate_params": generate_params,
+    "sana_encode_params": encode_params,
+    "sana_denoise_params": denoise_params,
+    "sana_decode_params": decode_params,
 }
 
 # --- functions ---------------------------------------------------------------------------------
@@ -194,6 +235,24 @@ _SIGNATURES = {
     "sana_sampler_timesteps": (c_status, [sampler_p, POINTER(c_float), c_size_t, POINTER(c_size_t)]),
     "sana_generate_params_init": (None, [POINTER(generate_params)]),
     "sana_generate": (c_status, [ctx_p, model_p, POINTER(generate_params), POINTER(image_p)]),
+    "sana_tensor_create": (c_status, [c_int32, POINTER(c_int64), POINTER(c_float), POINTER(tensor_p)]),
+    "sana_tensor_free": (None, [tensor_p]),
+    "sana_tensor_ndim": (c_int32, [tensor_p]),
+    "sana_tensor_dim": (c_int64, [tensor_p, c_int32]),
+    "sana_tensor_numel": (c_int64, [tensor_p]),
+    "sana_tensor_read": (c_status, [tensor_p, POINTER(c_float), c_size_t]),
+    "sana_encode_params_init": (None, [POINTER(encode_params)]),
+    "sana_encode_prompt": (
+        c_status,
+        [ctx_p, model_p, POINTER(c_char_p), c_int32, POINTER(encode_params), POINTER(tensor_p),
+         POINTER(tensor_p)],
+    ),
+    "sana_denoise_params_init": (None, [POINTER(denoise_params)]),
+    "sana_denoise": (c_status, [ctx_p, model_p, POINTER(denoise_params), tensor_p]),
+    "sana_noise_fill": (c_status, [c_enum, c_uint64, tensor_p]),
+    "sana_decode_params_init": (None, [POINTER(decode_params)]),
+    "sana_decode_latents": (c_status, [ctx_p, model_p, tensor_p, POINTER(decode_params), POINTER(image_p)]),
+    "sana_encode_image": (c_status, [ctx_p, model_p, image_p, POINTER(tensor_p)]),
     "sana_tokenizer_load": (c_status, [c_char_p, POINTER(tokenizer_p)]),
     "sana_tokenizer_free": (None, [tokenizer_p]),
     "sana_tokenizer_encode": (

@@ -8,24 +8,25 @@ from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Union
 import numpy as np
 
 from . import _native as N
-from ._handle import Handle, check, cstr
+from ._callbacks import CallbackGuard, ProgressCallback
+from ._handle import check, cstr
 from .enums import Backend, Component, LogLevel, Precision
 from .image import Image
+from .stages import Stages
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Model
     from .sampler import Sampler
 
 LogCallback = Callable[[LogLevel, str], None]
-# progress(step, steps): step counts from 1. Return False to cancel the generation.
-ProgressCallback = Callable[[int, int], Optional[bool]]
 # preview(step, latents): latents is a float32 copy [batch, C, H, W].
 PreviewCallback = Callable[[int, np.ndarray], None]
 
 
-class Context(Handle):
+class Context(Stages):
     """One thread of work. Calls on one context run one at a time; use several contexts to run
-    generations in parallel. cancel() may be called from any thread."""
+    generations in parallel. cancel() may be called from any thread. The low-level stages
+    (encode_prompt, denoise, decode_latents, encode_image) are methods too (stages.py)."""
 
     _free = N.lib.sana_context_free
 
@@ -148,40 +149,16 @@ class Context(Handle):
         if sampler is not None:
             p.sampler = sampler._handle()
 
-        failure: List[BaseException] = []
-        ctx_ptr = self._handle()
-
-        def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
-            def call(*args: Any) -> Any:
-                if failure:
-                    return None
-                try:
-                    return fn(*args)
-                except BaseException as e:  # noqa: BLE001 - re-raised after the C call returns
-                    failure.append(e)
-                    N.lib.sana_context_cancel(ctx_ptr)
-                    return None
-
-            return call
-
-        # Keep the CFUNCTYPE objects referenced until sana_generate returns.
-        keep: List[Any] = []
+        guard = CallbackGuard(self._handle())
         if progress is not None:
-
-            def on_progress(step: int, steps_: int, _ud: Any) -> None:
-                if progress(step, steps_) is False:
-                    N.lib.sana_context_cancel(ctx_ptr)
-
-            keep.append(N.progress_fn(guarded(on_progress)))
-            p.progress = keep[-1]
+            p.progress = guard.progress(progress)
         if preview is not None:
 
             def on_preview(step: int, lat: Any, b: int, c: int, h: int, w: int, _ud: Any) -> None:
                 arr = np.ctypeslib.as_array(lat, shape=(b, c, h, w)).copy()
                 preview(step, arr)
 
-            keep.append(N.preview_fn(guarded(on_preview)))
-            p.preview = keep[-1]
+            p.preview = guard.native(N.preview_fn, on_preview)
 
         native_init = init_image._to_native() if init_image is not None else None
         if native_init is not None:
@@ -190,8 +167,7 @@ class Context(Handle):
         try:
             with self._lock:
                 status = N.lib.sana_generate(self._handle(), model._handle(), ctypes.byref(p), out)
-                if failure:
-                    raise failure[0]
+                guard.reraise()
                 check(status, "sana_generate", self._ptr)
             return [Image._from_native(out[i]) for i in range(batch)]
         finally:
@@ -200,4 +176,4 @@ class Context(Handle):
                     N.lib.sana_image_free(out[i])
             if native_init is not None:
                 N.lib.sana_image_free(native_init)
-            del keep, layers
+            del guard, layers

@@ -57,3 +57,12 @@ class Solver(enum.IntEnum):
     FLOW_DPM = 1
     FLOW_EULER = 2
     SCM = 3
+
+
+class Noise(enum.IntEnum):
+    TORCH_CPU = 0
+
+
+class DecodeMode(enum.IntEnum):
+    FULL = 0  # whole latent at once, or in exact bands under a memory budget
+    TILED = 1  # diffusers' enable_tiling: tiles blended linearly (not exact)

@@ -29,6 +29,21 @@ def test_tokenizer_matches_reference_ids():
     assert tok.closed
 
 
+def test_tokenizer_known_ids_round_trip_and_close():
+    # the ids tests/test_tokenizer.c expects of the public API: <bos> "a" " cat"
+    with sana.Tokenizer(os.path.join(SANA_TINY, "tokenizer")) as tok:
+        assert tok.encode("a cat") == [2, 235250, 4401]
+        assert tok.encode("a cat", add_special=False) == [235250, 4401]
+        assert tok.decode([2, 235250, 4401]) == "a cat"
+        assert tok.decode([2, 235250, 4401], skip_special=False) == "<bos>a cat"
+        text = "Grüße, 東京! a  b"
+        assert tok.decode(tok.encode(text)) == text
+        with pytest.raises(sana.InvalidArgumentError, match="vocabulary"):
+            tok.decode([tok.vocab_size + 5])
+    with pytest.raises(ValueError, match="Tokenizer is closed"):
+        tok.encode("a cat")
+
+
 def test_tokenizer_missing_file_names_it(tmp_path):
     with pytest.raises(sana.SanaError) as info:
         sana.Tokenizer(tmp_path / "nope")
