@@ -8,6 +8,7 @@ void sanago_set_log(sana_context_params *p, uintptr_t handle);
 import "C"
 
 import (
+	"context"
 	"errors"
 	"runtime"
 	"runtime/cgo"
@@ -132,4 +133,42 @@ func (c *Context) Cancel() {
 	if c.ptr != nil {
 		C.sana_context_cancel(c.ptr)
 	}
+}
+
+// watch forwards ctx's cancellation to the call about to run on c. Call the returned stop once
+// the C call has returned: its goroutine has then exited, so it never touches a freed context.
+func (c *Context) watch(ctx context.Context) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		select {
+		case <-ctx.Done():
+			c.Cancel()
+		case <-done:
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
+// cancelledBefore is the Cancelled error of a call whose ctx is already done, else nil.
+func cancelledBefore(ctx context.Context, call string) error {
+	if err := ctx.Err(); err != nil {
+		return &Error{Status: Cancelled, Message: err.Error(), Call: call, cause: err}
+	}
+	return nil
+}
+
+// callError is the error of a call made on c (nil for SANA_OK); a cancellation that ctx caused
+// wraps ctx.Err().
+func (c *Context) callError(ctx context.Context, status C.sana_status, call string) error {
+	err := newError(status, call, c.ptr)
+	if e, ok := err.(*Error); ok && e.Status == Cancelled && ctx.Err() != nil {
+		e.cause = ctx.Err()
+	}
+	return err
 }

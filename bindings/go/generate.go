@@ -12,7 +12,6 @@ import (
 	"context"
 	"image"
 	"runtime/cgo"
-	"sync"
 	"unsafe"
 )
 
@@ -51,8 +50,8 @@ func (c *Context) GenerateBatch(ctx context.Context, m *Model, opts GenerateOpti
 	if batch < 1 {
 		return nil, &Error{Status: InvalidArgument, Message: "batch must be at least 1", Call: "GenerateBatch"}
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, &Error{Status: Cancelled, Message: err.Error(), Call: "sana_generate", cause: err}
+	if err := cancelledBefore(ctx, "sana_generate"); err != nil {
+		return nil, err
 	}
 	var p C.sana_generate_params
 	C.sana_generate_params_init(&p)
@@ -118,25 +117,12 @@ func (c *Context) GenerateBatch(ctx context.Context, m *Model, opts GenerateOpti
 		C.sanago_set_progress(&p, C.uintptr_t(h))
 	}
 
-	// Cancellation: a goroutine waits for ctx and cancels the C call; it has exited before we
-	// return, so it never touches a freed context.
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		select {
-		case <-ctx.Done():
-			c.Cancel()
-		case <-done:
-		}
-	}()
+	stop := c.watch(ctx)
 	// The image pointers live in C memory: cgo forbids passing Go memory holding pointers.
 	out := (**C.sana_image)(C.calloc(C.size_t(batch), C.size_t(unsafe.Sizeof(uintptr(0)))))
 	defer C.free(unsafe.Pointer(out))
 	status := C.sana_generate(c.ptr, m.ptr, &p, out)
-	close(done)
-	wg.Wait()
+	stop()
 
 	images := unsafe.Slice(out, batch)
 	defer func() {
@@ -147,10 +133,7 @@ func (c *Context) GenerateBatch(ctx context.Context, m *Model, opts GenerateOpti
 	if st != nil && st.panic != nil {
 		panic(st.panic)
 	}
-	if err := newError(status, "sana_generate", c.ptr); err != nil {
-		if e, ok := err.(*Error); ok && e.Status == Cancelled && ctx.Err() != nil {
-			e.cause = ctx.Err()
-		}
+	if err := c.callError(ctx, status, "sana_generate"); err != nil {
 		return nil, err
 	}
 	result := make([]*image.RGBA, batch)

@@ -129,3 +129,17 @@ func (m *Model) Info() (ModelInfo, error) {
 		VAEParams: int64(i.vae_params),
 	}, nil
 }
+
+// ReleaseTextEncoder frees the text encoder's weights (e.g. once the prompts are encoded, to
+// make room for a large decode). Later calls that need it return an Unsupported error. It waits
+// for the calls using the model to return.
+func (m *Model) ReleaseTextEncoder() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ptr == nil {
+		return ErrClosed
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	return newError(C.sana_model_release_text_encoder(m.ptr), "sana_model_release_text_encoder", nil)
+}

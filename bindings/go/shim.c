@@ -22,3 +22,8 @@ void sanago_set_log(sana_context_params *p, uintptr_t handle) {
     p->log = sanago_log;
     p->log_user_data = (void *)handle;
 }
+
+void sanago_set_denoise_progress(sana_denoise_params *p, uintptr_t handle) {
+    p->progress = sanago_progress;
+    p->progress_user_data = (void *)handle;
+}
