@@ -114,9 +114,11 @@ examples() {
     "$out/sana-plugin-host" "$TINY" "$out/plugin.png" &&
     SANA_LIBRARY="$LIB" "$WORK/venv/bin/python" "$ROOT/examples/python/generate.py" --backend cpu \
         "$TINY" "a red fox" "$out/python.png" --size 96x128 --steps 2 --seed 1 &&
-    # The C++ and Python programs asked for the same image.
-    "$PY" -c "import sys; from PIL import Image; a, b = (Image.open(f).tobytes() for f in sys.argv[1:]); assert a == b, 'C++ and Python images differ'" \
-        "$out/cpp.png" "$out/python.png"
+    SANA_LIBRARY="$LIB" "$WORK/venv/bin/python" "$ROOT/examples/python/seeds.py" --backend cpu \
+        "$TINY" "a red fox" "$out/seeds.png" --size 96x128 --steps 2 --seeds 1,2 &&
+    # The C++ and Python programs asked for the same image, the stage-by-stage one too (seed 1).
+    "$PY" -c "import sys; from PIL import Image; a, *b = (Image.open(f).tobytes() for f in sys.argv[1:]); assert all(a == x for x in b), 'C++, Python and stage-by-stage images differ'" \
+        "$out/cpp.png" "$out/python.png" "$out/seeds-1.png"
 }
 step examples examples
 

@@ -80,18 +80,22 @@ class Tensor(Handle):
         t._ptr = ptr
         return t
 
+    # Each accessor holds the lock: a close() from another thread waits for it.
     @property
     def ndim(self) -> int:
-        return int(N.lib.sana_tensor_ndim(self._handle()))
+        with self._lock:
+            return int(N.lib.sana_tensor_ndim(self._handle()))
 
     @property
     def shape(self) -> Tuple[int, ...]:
-        ptr = self._handle()
-        return tuple(int(N.lib.sana_tensor_dim(ptr, i)) for i in range(N.lib.sana_tensor_ndim(ptr)))
+        with self._lock:
+            ptr = self._handle()
+            return tuple(int(N.lib.sana_tensor_dim(ptr, i)) for i in range(N.lib.sana_tensor_ndim(ptr)))
 
     @property
     def numel(self) -> int:
-        return int(N.lib.sana_tensor_numel(self._handle()))
+        with self._lock:
+            return int(N.lib.sana_tensor_numel(self._handle()))
 
     def read(self) -> "array.array[float]":
         """A flat copy of the values, row-major, as array.array('f')."""
