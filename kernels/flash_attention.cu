@@ -37,12 +37,16 @@
 // matrix then fall in 8 different 16-byte bank groups for every D here.
 // scripts/flash_fragments.py replays these index formulas on the PTX rules in plain Python
 // (exact S and P·V for one warp): run it after changing any of them.
+// The PTX instructions themselves are wrapped in ptx.cuh (tests/cuemu/ptx.cuh emulates them on the
+// CPU, from the ISA's rules, for test_cuemu_attention).
 #include <limits.h>
 
 #include "common.cuh"
 #include "kernels.h"
+#include "ptx.cuh"
 
 using namespace sn;
+using namespace sn::ptx;
 
 namespace {
 
@@ -57,8 +61,6 @@ struct FaShape {
     static constexpr size_t smem = (size_t)(kBM + 4 * BN) * LD * 2;
 };
 
-__device__ __forceinline__ uint32_t smem_u32(const void *p) { return (uint32_t)__cvta_generic_to_shared(p); }
-
 template <typename T>
 __device__ __forceinline__ uint32_t pack2(float lo, float hi);
 template <>
@@ -72,49 +74,6 @@ __device__ __forceinline__ uint32_t pack2<__half>(float lo, float hi) {
     return *reinterpret_cast<uint32_t *>(&v);
 }
 
-// d (+)= a·b for one 16x8x16 block, fp32 accumulators in place
-template <typename T>
-__device__ __forceinline__ void mma16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1);
-template <>
-__device__ __forceinline__ void mma16816<__nv_bfloat16>(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
-                                                        uint32_t b1) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                 "{%0,%1,%2,%3};\n"
-                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-template <>
-__device__ __forceinline__ void mma16816<__half>(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                 "{%0,%1,%2,%3};\n"
-                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-__device__ __forceinline__ void ldsm_x4(uint32_t (&r)[4], uint32_t addr) {
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(addr)
-                 : "memory");
-}
-__device__ __forceinline__ void ldsm_x4_trans(uint32_t (&r)[4], uint32_t addr) {
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(addr)
-                 : "memory");
-}
-
-// 16 bytes global -> shared, asynchronously; !valid writes 16 zero bytes (src-size 0)
-__device__ __forceinline__ void cp_async16(uint32_t dst, const void *src, bool valid) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(valid ? 16 : 0)
-                 : "memory");
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() {
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
-}
-
 // Rows [r0, r0 + ROWS) of a dense [n, D] matrix into shared s (row stride LD); rows >= n are zeros.
 template <int ROWS, int D, typename T>
 __device__ __forceinline__ void load_tile(T *s, const T *g, int r0, int n) {
@@ -125,7 +84,7 @@ __device__ __forceinline__ void load_tile(T *s, const T *g, int r0, int n) {
         const int i = threadIdx.x + n_i * kWarps * 32, r = i / CH, c = i % CH;
         const bool ok = r0 + r < n;
         const T *src = ok ? g + (int64_t)(r0 + r) * D + c * 8 : g;
-        cp_async16(smem_u32(s + r * LD + c * 8), src, ok);
+        cp_async16(s + r * LD + c * 8, src, ok);
     }
 }
 
@@ -195,11 +154,11 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
         for (int kk = 0; kk < D / 16; kk++) {
             uint32_t a[4];
-            ldsm_x4(a, smem_u32(sQ + (warp * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8));
+            ldsm_x4(a, sQ + (warp * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8);
 #pragma unroll
             for (int j = 0; j < BN / 8; j += 2) {
                 uint32_t bk[4];
-                ldsm_x4(bk, smem_u32(tK + (j * 8 + (lane & 7) + (lane >> 4) * 8) * LD + kk * 16 + ((lane >> 3) & 1) * 8));
+                ldsm_x4(bk, tK + (j * 8 + (lane & 7) + (lane >> 4) * 8) * LD + kk * 16 + ((lane >> 3) & 1) * 8);
                 mma16816<T>(s[j], a, bk[0], bk[1]);
                 mma16816<T>(s[j + 1], a, bk[2], bk[3]);
             }
@@ -257,7 +216,7 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
             for (int j = 0; j < D / 8; j += 2) {
                 uint32_t bv[4];
-                ldsm_x4_trans(bv, smem_u32(tV + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + j * 8 + (lane >> 4) * 8));
+                ldsm_x4_trans(bv, tV + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + j * 8 + (lane >> 4) * 8);
                 mma16816<T>(o[j], a, bv[0], bv[1]);
                 mma16816<T>(o[j + 1], a, bv[2], bv[3]);
             }
