@@ -1,0 +1,329 @@
+// The cuemu scheduler: runs a grid block after block; in a block every CUDA thread is a coroutine
+// ("fiber") on its own stack, run until it exits or parks at a barrier, in thread order. A block
+// barrier releases when every thread of the block waits at one; a warp barrier when every
+// non-exited lane of the warp waits at one. When nothing can run but threads remain, the block is
+// deadlocked (threads exited or wait at another kind of barrier): that is reported and aborts.
+//
+// Switching: a fiber is entered the first time with setcontext (its stack set up by makecontext)
+// and afterwards with _setjmp/_longjmp, which save no signal mask and so make no system call:
+// a kernel without barriers costs two jumps per thread.
+#undef _FORTIFY_SOURCE  // its longjmp check rejects jumps between stacks, which is the point here
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "cuemu.h"
+
+namespace cuemu {
+namespace detail {
+thread_local uint3 t_thread_idx, t_block_idx;
+thread_local dim3 t_block_dim, t_grid_dim;
+}  // namespace detail
+
+namespace {
+
+constexpr size_t kStackBytes = 256 * 1024;  // the kernels' locals are small; the guard page catches more
+constexpr int kMaxThreads = 1024;
+constexpr size_t kWarpScratchBytes = 64 * 1024;
+
+enum State { RUNNABLE, WAIT_WARP, WAIT_BLOCK, DONE };
+
+struct Fiber {
+    char *mem = nullptr;  // guard page, then the stack
+    size_t bytes = 0;
+    ucontext_t uc;
+    jmp_buf ctx;
+    bool started = false;
+};
+
+struct Warp {
+    int live = 0, waiting = 0;
+    uint32_t exists = 0;  // lanes the block has
+    uint64_t slots[32];
+    char *scratch = nullptr;
+};
+
+// One per OS thread that runs grids.
+struct Sched {
+    std::vector<Fiber *> fibers;
+    jmp_buf home;
+    const std::function<void()> *body = nullptr;
+    const char *name = "";
+    int n = 0, cur = -1, done = 0, block_waiting = 0;
+    std::vector<State> state;
+    std::vector<uint3> tid;
+    std::vector<Warp> warps;
+    std::vector<int> queue;
+    size_t qhead = 0;
+    char *smem = nullptr;
+    size_t smem_cap = 0, smem_bytes = 0;
+};
+
+thread_local Sched *tl_sched;
+
+[[noreturn]] void die_in_kernel(const char *fmt, const char *arg) {
+    Sched *S = tl_sched;
+    uint3 b = detail::t_block_idx, t = S->tid[S->cur];
+    fprintf(stderr, "cuemu: kernel %s, block (%u,%u,%u), thread (%u,%u,%u): ", S->name, b.x, b.y, b.z, t.x, t.y, t.z);
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    abort();
+}
+
+Sched *current(const char *what) {
+    Sched *S = tl_sched;
+    if (!S || S->cur < 0) {
+        fprintf(stderr, "cuemu: %s called outside a kernel\n", what);
+        abort();
+    }
+    return S;
+}
+
+void fiber_main() {
+    Sched *S = tl_sched;
+    for (;;) {
+        (*S->body)();
+        S->state[S->cur] = DONE;
+        Fiber *f = S->fibers[S->cur];
+        if (!_setjmp(f->ctx)) _longjmp(S->home, 1);
+    }
+}
+
+// Parks the running thread (its state already set) and returns when the scheduler resumes it.
+void yield(Sched *S) {
+    Fiber *f = S->fibers[S->cur];
+    if (!_setjmp(f->ctx)) _longjmp(S->home, 1);
+}
+
+void resume(Sched *S, int i) {
+    Fiber *f = S->fibers[i];
+    S->cur = i;
+    detail::t_thread_idx = S->tid[i];
+    if (!_setjmp(S->home)) {
+        if (f->started) _longjmp(f->ctx, 1);
+        f->started = true;
+        setcontext(&f->uc);
+        abort();  // setcontext returns only on failure
+    }
+}
+
+Fiber *new_fiber() {
+    static const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    Fiber *f = new Fiber;
+    f->bytes = kStackBytes + page;
+    void *m = mmap(nullptr, f->bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED || mprotect(m, page, PROT_NONE) != 0) {
+        perror("cuemu: a fiber stack");
+        abort();
+    }
+    f->mem = (char *)m;
+    getcontext(&f->uc);
+    f->uc.uc_stack.ss_sp = f->mem + page;
+    f->uc.uc_stack.ss_size = kStackBytes;
+    f->uc.uc_link = nullptr;
+    makecontext(&f->uc, fiber_main, 0);
+    return f;
+}
+
+void release_warp(Sched *S, int w) {
+    int base = w * 32;
+    for (int i = base; i < base + 32 && i < S->n; i++)
+        if (S->state[i] == WAIT_WARP) {
+            S->state[i] = RUNNABLE;
+            S->queue.push_back(i);
+        }
+    S->warps[w].waiting = 0;
+}
+
+const char *state_name(State s) {
+    switch (s) {
+    case WAIT_WARP: return "waits at a warp barrier (__syncwarp / shuffle)";
+    case WAIT_BLOCK: return "waits at __syncthreads";
+    case DONE: return "has exited";
+    default: return "is runnable";
+    }
+}
+
+[[noreturn]] void report_deadlock(Sched *S) {
+    uint3 b = detail::t_block_idx;
+    fprintf(stderr, "cuemu: kernel %s, block (%u,%u,%u): deadlock, %d of %d threads exited and the rest wait at "
+            "barriers that cannot complete:\n", S->name, b.x, b.y, b.z, S->done, S->n);
+    // one line per run of threads in the same state
+    for (int i = 0; i < S->n;) {
+        int j = i;
+        while (j + 1 < S->n && S->state[j + 1] == S->state[i]) j++;
+        uint3 t0 = S->tid[i], t1 = S->tid[j];
+        fprintf(stderr, "  threads (%u,%u,%u) .. (%u,%u,%u) %s\n", t0.x, t0.y, t0.z, t1.x, t1.y, t1.z,
+                state_name(S->state[i]));
+        i = j + 1;
+    }
+    abort();
+}
+
+void run_block(Sched *S) {
+    S->done = S->block_waiting = 0;
+    S->queue.clear();
+    S->qhead = 0;
+    for (int i = 0; i < S->n; i++) {
+        S->state[i] = RUNNABLE;
+        S->queue.push_back(i);
+    }
+    for (size_t w = 0; w < S->warps.size(); w++) {
+        S->warps[w].waiting = 0;
+        S->warps[w].live = __builtin_popcount(S->warps[w].exists);
+    }
+    if (S->smem_bytes) memset(S->smem, 0xff, S->smem_bytes);
+    while (S->qhead < S->queue.size()) {
+        int i = S->queue[S->qhead++];
+        resume(S, i);
+        Warp &w = S->warps[i / 32];
+        switch (S->state[i]) {
+        case DONE:
+            S->done++;
+            w.live--;
+            if (w.waiting > 0 && w.waiting == w.live) release_warp(S, i / 32);
+            break;
+        case WAIT_WARP:
+            if (++w.waiting == w.live) release_warp(S, i / 32);
+            break;
+        case WAIT_BLOCK:
+            if (++S->block_waiting == S->n) {
+                S->block_waiting = 0;
+                for (int t = 0; t < S->n; t++) {
+                    S->state[t] = RUNNABLE;
+                    S->queue.push_back(t);
+                }
+            }
+            break;
+        case RUNNABLE: abort();
+        }
+        if (S->qhead == S->queue.size()) {
+            S->queue.clear();
+            S->qhead = 0;
+        }
+    }
+    S->cur = -1;
+    if (S->done != S->n) report_deadlock(S);
+}
+
+void run_grid(dim3 grid, dim3 block, size_t smem, const std::function<void()> &body, const char *name) {
+    if (!tl_sched) tl_sched = new Sched;
+    Sched *S = tl_sched;
+    if (S->cur >= 0) {
+        fprintf(stderr, "cuemu: kernel %s launched from inside kernel %s\n", name, S->name);
+        abort();
+    }
+    int n = (int)(block.x * block.y * block.z);
+    while ((int)S->fibers.size() < n) S->fibers.push_back(new_fiber());
+    S->n = n;
+    S->body = &body;
+    S->name = name;
+    S->state.assign(n, RUNNABLE);
+    S->tid.resize(n);
+    for (int i = 0; i < n; i++)
+        S->tid[i] = make_uint3(i % block.x, (i / block.x) % block.y, i / (block.x * block.y));
+    int nw = (n + 31) / 32;
+    if ((int)S->warps.size() < nw) S->warps.resize(nw);
+    for (int w = 0; w < (int)S->warps.size(); w++)
+        S->warps[w].exists = w < nw ? (n - 32 * w >= 32 ? 0xffffffffu : (1u << (n - 32 * w)) - 1) : 0;
+    if (smem > S->smem_cap) {
+        free(S->smem);
+        S->smem = (char *)aligned_alloc(128, (smem + 127) & ~(size_t)127);
+        if (!S->smem) abort();
+        S->smem_cap = smem;
+    }
+    S->smem_bytes = smem;
+    detail::t_block_dim = block;
+    detail::t_grid_dim = grid;
+    for (unsigned z = 0; z < grid.z; z++)
+        for (unsigned y = 0; y < grid.y; y++)
+            for (unsigned x = 0; x < grid.x; x++) {
+                detail::t_block_idx = make_uint3(x, y, z);
+                run_block(S);
+            }
+    S->body = nullptr;
+}
+
+}  // namespace
+
+void launch(dim3 grid, dim3 block, size_t smem, cudaStream_t s, std::function<void()> body, const char *name) {
+    uint64_t threads = (uint64_t)block.x * block.y * block.z;
+    if (grid.x == 0 || grid.y == 0 || grid.z == 0 || threads == 0 || threads > kMaxThreads || block.z > 64 ||
+        grid.x > 0x7fffffffu || grid.y > 65535 || grid.z > 65535) {
+        set_last_error(cudaErrorInvalidConfiguration);
+        return;
+    }
+    if (smem > dyn_smem_limit()) {
+        set_last_error(cudaErrorInvalidValue);
+        return;
+    }
+    submit(s, [grid, block, smem, body = std::move(body), name]() { run_grid(grid, block, smem, body, name); });
+}
+
+void *dyn_smem() {
+    Sched *S = current("dyn_smem");
+    return S->smem_bytes ? S->smem : nullptr;
+}
+
+void block_barrier() {
+    Sched *S = current("__syncthreads");
+    S->state[S->cur] = WAIT_BLOCK;
+    yield(S);
+}
+
+void warp_barrier() {
+    Sched *S = current("a warp barrier");
+    S->state[S->cur] = WAIT_WARP;
+    yield(S);
+}
+
+int lane() { return current("lane")->cur & 31; }
+
+void *warp_scratch() {
+    Sched *S = current("warp_scratch");
+    Warp &w = S->warps[S->cur / 32];
+    if (!w.scratch && !(w.scratch = (char *)aligned_alloc(128, kWarpScratchBytes))) abort();
+    return w.scratch;
+}
+
+namespace detail {
+
+void check_mask(unsigned mask, const char *what) {
+    Sched *S = current(what);
+    const Warp &w = S->warps[S->cur / 32];
+    uint32_t live = 0;
+    for (int l = 0; l < 32; l++)
+        if ((w.exists >> l & 1) && S->state[(S->cur & ~31) + l] != DONE) live |= 1u << l;
+    if ((mask & live) != live) {
+        char buf[96];
+        snprintf(buf, sizeof buf, "%s with mask %08x leaves out live lanes %08x", what, mask, live & ~mask);
+        die_in_kernel("%s (cuemu runs whole-warp masks only)", buf);
+    }
+}
+
+uint64_t shfl_exchange(unsigned mask, uint64_t bits, int src, const char *what) {
+    Sched *S = current(what);
+    check_mask(mask, what);
+    Warp &w = S->warps[S->cur / 32];
+    w.slots[S->cur & 31] = bits;
+    warp_barrier();
+    int si = (S->cur & ~31) + src;
+    if (src < 0 || src > 31 || !(w.exists >> src & 1) || S->state[si] == DONE) {
+        char buf[96];
+        snprintf(buf, sizeof buf, "%s reads lane %d, which %s", what, src,
+                 src < 0 || src > 31 || !(w.exists >> src & 1) ? "the block does not have" : "has exited");
+        die_in_kernel("%s (an undefined value on a GPU)", buf);
+    }
+    bits = w.slots[src];
+    warp_barrier();
+    return bits;
+}
+
+}  // namespace detail
+}  // namespace cuemu
