@@ -5,7 +5,10 @@ import ctypes
 import os
 from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Union
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:  # only previews (and images) need it
+    np = None  # type: ignore[assignment]
 
 from . import _native as N
 from ._callbacks import CallbackGuard, ProgressCallback
@@ -20,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 LogCallback = Callable[[LogLevel, str], None]
 # preview(step, latents): latents is a float32 copy [batch, C, H, W].
-PreviewCallback = Callable[[int, np.ndarray], None]
+PreviewCallback = Callable[[int, "np.ndarray"], None]
 
 
 class Context(Stages):

@@ -5,7 +5,10 @@ import ctypes
 import os
 from typing import TYPE_CHECKING, Any, Optional, Union
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:  # images need numpy; tensors, the tokenizer and the stages before decode do not
+    np = None  # type: ignore[assignment]
 
 from . import _native as N
 from ._handle import check, cstr
@@ -16,10 +19,16 @@ if TYPE_CHECKING:  # pragma: no cover
 PathLike = Union[str, "os.PathLike[str]"]
 
 
+def _need_numpy() -> None:
+    if np is None:
+        raise ImportError("sana.Image holds its pixels in a numpy array: install numpy")
+
+
 class Image:
     """An 8-bit RGB or RGBA image: `array` is a numpy uint8 array (height, width, channels)."""
 
     def __init__(self, array: np.ndarray, parameters: str = "") -> None:
+        _need_numpy()
         a = np.asarray(array)
         if a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] not in (3, 4):
             raise ValueError(f"image array must be uint8 (H, W, 3|4), not {a.dtype} {a.shape}")
@@ -54,10 +63,12 @@ class Image:
     def from_pil(cls, img: Any) -> "Image":
         if img.mode not in ("RGB", "RGBA"):
             img = img.convert("RGB")
+        _need_numpy()
         return cls(np.asarray(img, dtype=np.uint8), img.info.get("parameters", ""))
 
     @classmethod
     def _from_native(cls, ptr: Any) -> "Image":
+        _need_numpy()
         lib = N.lib
         w, h = lib.sana_image_width(ptr), lib.sana_image_height(ptr)
         c, stride = lib.sana_image_channels(ptr), lib.sana_image_stride(ptr)

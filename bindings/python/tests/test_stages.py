@@ -196,3 +196,35 @@ def test_tensors_are_freed_on_gc():
     with Counted((3,)) as t:
         pass
     assert freed == [1, 1] and t.closed
+
+
+NO_NUMPY = r"""
+import sys
+sys.modules["numpy"] = None  # `import numpy` raises ImportError from here on
+import sana
+tiny, prompt = sys.argv[1], sys.argv[2]
+t = sana.Tensor((2, 3), [1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+assert t.shape == (2, 3) and t.read().tolist() == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+with sana.Tokenizer(tiny + "/tokenizer") as tok:
+    assert tok.encode("a cat") == [2, 235250, 4401]
+with sana.Context(sana.Backend.CPU, n_threads=2) as ctx, ctx.load_model(tiny) as model:
+    emb, mask = ctx.encode_prompt(model, prompt)
+    lat = sana.noise_fill(sana.Tensor((1, 32, 2, 3)), 5)
+    ctx.denoise(model, lat, emb, mask, sampler=model.sampler(steps=1))
+    assert len(lat.read()) == 192 and lat.read() != sana.noise_fill(sana.Tensor(lat.shape), 5).read()
+    try:
+        ctx.decode_latents(model, lat)
+    except ImportError as e:
+        assert "numpy" in str(e)
+    else:
+        raise AssertionError("an Image without numpy")
+print("ok without numpy")
+"""
+
+
+def test_tensors_and_stages_need_no_numpy():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", NO_NUMPY, SANA_TINY, PROMPT], capture_output=True, text=True)
+    assert out.returncode == 0 and "ok without numpy" in out.stdout, out.stderr
