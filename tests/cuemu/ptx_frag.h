@@ -24,7 +24,7 @@
  *   its columns, so lane l gets element l / 4 of addressed rows 2 (l % 4) and 2 (l % 4) + 1.
  *
  * The gather directions (which lane holds A[r][c]) are the inverses of these formulas;
- * tests/test_cuemu_ptx.c checks them against the forward formulas for every lane and element. */
+ * tests/test_ptx_fragments.c checks them against the forward formulas for every lane and element. */
 #ifndef SANA_CUEMU_PTX_FRAG_H
 #define SANA_CUEMU_PTX_FRAG_H
 

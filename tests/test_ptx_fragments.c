@@ -198,5 +198,5 @@ int main(void) {
     check_decode();
     for (int type = CUEMU_F16; type <= CUEMU_BF16; type++)
         for (int tr = 0; tr < 2; tr++) check_product(type, tr, 77 + 10 * (uint64_t)type + (uint64_t)tr);
-    return tu_finish("test_cuemu_ptx");
+    return tu_finish("test_ptx_fragments");
 }
