@@ -537,6 +537,37 @@ static void test_shortcuts(void) {
     }
 }
 
+/* empty tensors: a grid of zero blocks is a launch error, so each launcher must size its grid to
+ * at least one block or launch nothing */
+static void test_empty(void) {
+    float v = 1.0f, w = 1.0f;
+    void *p = &v;
+    const int64_t z4[4] = {0, 3, 1, 1}, s4[4] = {0, 0, 0, 0};
+    CHECK(sn_k_convert(p, SN_F32, p, SN_BF16, 0, NULL) == 0, "convert");
+    CHECK(sn_k_fill(p, SN_F16, 2.0f, 0, NULL) == 0, "fill");
+    CHECK(sn_k_bias_act(p, SN_F32, &w, SN_F32, 0, 5, 1, NULL) == 0, "bias_act");
+    CHECK(sn_k_unary(p, p, SN_F32, 0, 1, NULL) == 0, "unary");
+    CHECK(sn_k_binary(p, &w, SN_F32, p, SN_F32, 0, 4, z4, s4, NULL) == 0, "binary");
+    CHECK(sn_k_scale(p, p, SN_F32, 0, 2.0f, 1.0f, NULL) == 0, "scale");
+    CHECK(sn_k_permute(p, p, SN_F32, 4, z4, s4, NULL) == 0, "permute");
+    CHECK(sn_k_layer_norm(p, p, SN_F32, NULL, NULL, SN_F32, NULL, NULL, 0, 8, 1, 1e-6f, NULL) == 0, "layer_norm");
+    CHECK(sn_k_rms_norm(p, p, SN_F32, NULL, NULL, SN_F32, 0.0f, 0, 8, 1e-6f, NULL) == 0, "rms_norm");
+    CHECK(sn_k_rope(p, p, SN_F32, 0, 4, 8, 1e4f, 0, NULL) == 0, "rope");
+    CHECK(sn_k_glu(p, p, SN_F32, 0, 4, 1, NULL) == 0, "glu");
+    CHECK(sn_k_gated_add(p, p, NULL, SN_F32, 0, 4, 1, NULL) == 0, "gated_add");
+    CHECK(sn_k_dwconv_nhwc(p, &w, NULL, p, SN_F32, SN_F32, 0, 3, 3, 4, 1, 1, 0, 3, 3, NULL) == 0, "dwconv_nhwc");
+    CHECK(sn_k_im2col(p, p, SN_F32, 0, 3, 3, 1, 1, 1, 0, 3, 3, NULL) == 0, "im2col");
+    CHECK(sn_k_depthwise(p, &w, NULL, p, SN_F32, SN_F32, 0, 2, 3, 3, 1, 1, 0, 3, 3, NULL) == 0, "depthwise");
+    CHECK(sn_k_bias_channels(p, SN_F32, &w, SN_F32, 0, 2, 5, NULL) == 0, "bias_channels");
+    CHECK(sn_k_im2col_band(p, p, SN_F32, 0, 2, 3, 3, 3, 3, 1, 1, 1, 0, 3, 0, 3, NULL) == 0, "im2col_band");
+    CHECK(sn_k_band_gather(p, p, SN_F32, 2, 3, 3, 1, 0, 3, 0, 0, NULL) == 0, "band_gather");
+    CHECK(sn_k_band_scatter(p, 3, 0, p, SN_F32, 3, 0, 2, 0, 3, NULL, SN_F32, NULL) == 0, "band_scatter");
+    CHECK(sn_k_channel_norm(p, p, SN_F32, &w, NULL, SN_F32, 0, 4, 9, 1e-5f, 0, NULL) == 0, "channel_norm");
+    CHECK(sn_k_shortcut_dup(p, p, SN_F32, 0, 2, 2, 2, 2, 4, 4, 2, 0, 0, NULL) == 0, "shortcut_dup");
+    CHECK(sn_k_shortcut_avg(p, p, SN_F32, 0, 2, 4, 4, 2, 2, 2, 2, NULL) == 0, "shortcut_avg");
+    CHECK(v == 1.0f, "an empty op wrote %g", v);
+}
+
 int main(void) {
     CHECK_OK(sn_backend_cpu_create(1, &cpu));
     test_convert_fill();
@@ -553,6 +584,7 @@ int main(void) {
     test_band_gather_scatter();
     test_channel_norm();
     test_shortcuts();
+    test_empty();
     sn_backend_free(cpu);
     return tu_finish("test_cuemu_kernels");
 }
