@@ -193,7 +193,14 @@ static void attention_case(attn_case c) {
                 if (c.mask == 3) *e = b == 1 ? -INFINITY : 0.0f;
             }
     sn_attn_params p = {1.0f / sqrtf((float)D), c.softcap, c.causal, c.window, c.mask ? &m : NULL};
+    /* its scores come from the scratch arena (nothing else allocates), exactly what the scratch
+     * query says: memory planners add it up */
+    const size_t want = sn_op_scratch_bytes(be, &(sn_op_shape){.op = SN_OP_ATTENTION, .x = &q, .w = &k});
+    const size_t used0 = be->scratch.used;
+    be->scratch.peak = used0;
     CHECK_OK(sn_attention(&q, &k, &v, &p, &y));
+    CHECK(be->scratch.used == used0 && be->scratch.peak - used0 == want && want > 0,
+          "attention scratch: query %zu, took %zu, kept %zu", want, be->scratch.peak - used0, be->scratch.used - used0);
     float *r = calloc((size_t)(B * Hq * Nq * Dv), 4);
     double *s = calloc((size_t)Nk + 1, sizeof(double));
     const int64_t g = Hq / Hk;

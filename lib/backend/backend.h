@@ -70,7 +70,9 @@ typedef enum sn_op_id {
     SN_OP_CONV2D_BAND,      /* x, w, y; up, stride, pad, h_full */
     SN_OP_LINATTN_RELU,     /* x = qkv, y */
     SN_OP_LINATTN_STATE,    /* x = qkv, y = s */
-    SN_OP_LINATTN_APPLY     /* x = qkv, w = s, y */
+    SN_OP_LINATTN_APPLY,    /* x = qkv, w = s, y */
+    SN_OP_ATTENTION         /* x = q, w = k (softmax attention; on the CPU, with the calling
+                             * thread's thread count, as the op will run) */
 } sn_op_id;
 
 typedef struct sn_op_shape {

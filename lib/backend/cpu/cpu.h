@@ -58,6 +58,8 @@ sana_status sn_cpu_rms_norm(sn_backend *be, const sn_tensor *x, const sn_tensor 
                             const sn_tensor *b, float w_offset, float eps, sn_tensor *y);
 sana_status sn_cpu_attention(sn_backend *be, const sn_tensor *q, const sn_tensor *k,
                              const sn_tensor *v, const sn_attn_params *p, sn_tensor *y);
+/* the arena scratch sn_cpu_attention takes for the SN_OP_ATTENTION call s */
+size_t sn_cpu_attention_scratch(const sn_op_shape *s);
 
 /* --- text encoder ops (issue 4) --- */
 sana_status sn_cpu_rope(sn_backend *be, const sn_tensor *x, float theta, int64_t pos0,

@@ -3,10 +3,9 @@
  * sgemm S = scale·Q·Kᵀ, then soft-cap, mask, causal/window limits and softmax (fp32, max
  * subtracted) on S in place, then Y = P·V. A block's keys are cut to the range
  * its causal/window limits allow (the keys outside are -inf for every row of the block, weight
- * 0). Rows with no key left (all -inf) give zeros. */
+ * 0). Rows with no key left (all -inf) give zeros. Each thread's block of scores comes from the
+ * scratch arena (one allocation for the team, sn_cpu_attention_scratch counts it). */
 #include <math.h>
-#include <stdatomic.h>
-#include <stdlib.h>
 
 #include "backend/cpu/cpu.h"
 #include "core/pool.h"
@@ -47,12 +46,36 @@ static void sn_att_softmax_row(const sn_attn_params *p, const float *mrow, int64
     for (int64_t jj = 0; jj < n; jj++) s[jj] *= inv;
 }
 
+/* Query rows per task, tasks and threads of a call, and each thread's scores (floats, a
+ * whole number of arena alignments so that threads never share a cache line) */
+typedef struct {
+    int64_t rows, blocks, tasks, stride;
+    int nt;
+} sn_att_plan;
+
+static sn_att_plan sn_att_plan_of(int64_t B, int64_t Hq, int64_t Nq, int64_t Nk) {
+    sn_att_plan a;
+    a.rows = Nk > 0 ? SN_ATT_SCORES / Nk : SN_ATT_ROWS;
+    if (a.rows > SN_ATT_ROWS) a.rows = SN_ATT_ROWS;
+    if (a.rows < 1) a.rows = 1;
+    a.blocks = (Nq + a.rows - 1) / a.rows;
+    a.tasks = B * Hq * a.blocks;
+    a.nt = sn_pool_threads(); /* before sn_cpu_blas_enter, which makes it read 1 */
+    if (a.nt > a.tasks) a.nt = (int)a.tasks;
+    a.stride = (int64_t)(sn_arena_round((size_t)(a.rows * Nk) * sizeof(float)) / sizeof(float));
+    return a;
+}
+
+size_t sn_cpu_attention_scratch(const sn_op_shape *s) {
+    const sn_att_plan a = sn_att_plan_of(s->x->shape[0], s->x->shape[1], s->x->shape[2], s->w->shape[2]);
+    return a.nt < 1 ? 0 : sn_arena_round((size_t)(a.nt * a.stride) * sizeof(float));
+}
+
 typedef struct {
     const sn_attn_params *p;
     const float *Q, *K, *V, *M;
-    float *Y;
-    int64_t Hq, Hk, Nq, Nk, D, Dv, group, rows, blocks, mask_rows, tasks;
-    atomic_int failed;
+    float *Y, *scores; /* thread tid's at scores + tid * stride */
+    int64_t Hq, Hk, Nq, Nk, D, Dv, group, rows, blocks, mask_rows, tasks, stride;
 } sn_att_job;
 
 /* this thread's share of the (batch, head, block of query rows) tasks */
@@ -63,11 +86,7 @@ static void sn_att_task(void *arg, int tid, int nt) {
     int64_t t0, t1;
     sn_pool_share(j->tasks, tid, nt, &t0, &t1);
     if (t1 <= t0) return;
-    float *s = malloc((size_t)(R * Nk + 1) * sizeof(float)); /* scores of one block */
-    if (!s) {
-        atomic_store(&j->failed, 1);
-        return;
-    }
+    float *s = j->scores + tid * j->stride; /* scores of one block */
     for (int64_t t = t0; t < t1; t++) {
         const int64_t b = t / (Hq * j->blocks), h = t / j->blocks % Hq, blk = t % j->blocks;
         const int64_t i0 = blk * R, i1 = i0 + R < Nq ? i0 + R : Nq, m = i1 - i0;
@@ -105,27 +124,24 @@ static void sn_att_task(void *arg, int tid, int nt) {
             }
         }
     }
-    free(s);
 }
 
 sana_status sn_cpu_attention(sn_backend *be, const sn_tensor *q, const sn_tensor *k,
                              const sn_tensor *v, const sn_attn_params *p, sn_tensor *y) {
-    (void)be;
     const int64_t B = q->shape[0], Hq = q->shape[1], Nq = q->shape[2], Nk = k->shape[2];
-    int64_t rows = Nk > 0 ? SN_ATT_SCORES / Nk : SN_ATT_ROWS;
-    if (rows > SN_ATT_ROWS) rows = SN_ATT_ROWS;
-    if (rows < 1) rows = 1;
-    const int64_t blocks = (Nq + rows - 1) / rows;
-    sn_att_job j = {p, SN_CF(q), SN_CF(k), SN_CF(v), p->mask ? SN_CF(p->mask) : NULL, SN_F(y), Hq,
-                    k->shape[1], Nq, Nk, q->shape[3], v->shape[3], Hq / k->shape[1], rows, blocks,
+    const sn_att_plan a = sn_att_plan_of(B, Hq, Nq, Nk);
+    if (a.nt < 1) return SANA_OK;
+    sn_arena_mark mk = sn_scratch_mark(be);
+    float *scores = sn_arena_alloc(&be->scratch, (size_t)(a.nt * a.stride) * sizeof(float));
+    if (!scores) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "attention: %zu bytes of score scratch",
+                                (size_t)(a.nt * a.stride) * sizeof(float));
+    sn_att_job j = {p, SN_CF(q), SN_CF(k), SN_CF(v), p->mask ? SN_CF(p->mask) : NULL, SN_F(y), scores, Hq,
+                    k->shape[1], Nq, Nk, q->shape[3], v->shape[3], Hq / k->shape[1], a.rows, a.blocks,
                     p->mask ? (p->mask->ndim >= 2 ? p->mask->shape[p->mask->ndim - 2] : 1) : 0,
-                    B * Hq * blocks, 0};
-    int nt = sn_pool_threads(); /* before sn_cpu_blas_enter, which makes it read 1 */
-    if (nt > j.tasks) nt = (int)j.tasks;
-    if (nt < 1) return SANA_OK;
+                    a.tasks, a.stride};
     sn_cpu_blas_enter();
-    sn_pool_run(nt, sn_att_task, &j);
+    sn_pool_run(a.nt, sn_att_task, &j);
     sn_cpu_blas_leave();
-    if (atomic_load(&j.failed)) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "attention: score buffer");
+    sn_scratch_reset(be, mk);
     return SANA_OK;
 }

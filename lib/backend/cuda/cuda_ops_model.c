@@ -210,6 +210,7 @@ size_t sn_cuda_scratch_bytes(sn_backend *be, const sn_op_shape *s) {
                               sizeof(float));
     }
     case SN_OP_LINATTN_APPLY:
+    case SN_OP_ATTENTION: /* its kernels take q, k, v and y only: no scratch */
         return 0;
     }
     return 0;
