@@ -20,6 +20,18 @@
 
 #include "cuemu.h"
 
+// With CUEMU_RACES (the kernels built with -fsanitize=thread, this file without) every CUDA thread is a TSan fiber
+// and the barriers are its only happens-before edges, so TSan reports two threads of a block that
+// touch the same byte (shared or global memory) between barriers, one of them writing. Switches
+// between fibers establish no order themselves (no_sync). Blocks are ordered one after another:
+// one block's shared memory is the next one's (a real GPU gives each its own).
+#if defined(CUEMU_RACES)
+#include <sanitizer/tsan_interface.h>
+#define CUEMU_TSAN(...) __VA_ARGS__
+#else
+#define CUEMU_TSAN(...)
+#endif
+
 namespace cuemu {
 namespace detail {
 thread_local uint3 t_thread_idx, t_block_idx;
@@ -40,6 +52,7 @@ struct Fiber {
     ucontext_t uc;
     jmp_buf ctx;
     bool started = false;
+    CUEMU_TSAN(void *tsan = nullptr;)
 };
 
 struct Warp {
@@ -63,6 +76,8 @@ struct Sched {
     size_t qhead = 0;
     char *smem = nullptr;
     size_t smem_cap = 0, smem_bytes = 0;
+    CUEMU_TSAN(void *tsan_home = nullptr;)
+    char block_begin, block_end, block_bar;  // addresses TSan synchronises on
 };
 
 thread_local Sched *tl_sched;
@@ -88,17 +103,29 @@ Sched *current(const char *what) {
 void fiber_main() {
     Sched *S = tl_sched;
     for (;;) {
+        CUEMU_TSAN(__tsan_acquire(&S->block_begin));
         (*S->body)();
+        CUEMU_TSAN(__tsan_release(&S->block_end));
         S->state[S->cur] = DONE;
         Fiber *f = S->fibers[S->cur];
-        if (!_setjmp(f->ctx)) _longjmp(S->home, 1);
+        if (!_setjmp(f->ctx)) {
+            CUEMU_TSAN(__tsan_switch_to_fiber(S->tsan_home, __tsan_switch_to_fiber_no_sync));
+            _longjmp(S->home, 1);
+        }
     }
 }
 
-// Parks the running thread (its state already set) and returns when the scheduler resumes it.
-void yield(Sched *S) {
+// Parks the running thread (its state already set) and returns when the scheduler resumes it;
+// `sync` is the barrier's address for TSan.
+void yield(Sched *S, void *sync) {
     Fiber *f = S->fibers[S->cur];
-    if (!_setjmp(f->ctx)) _longjmp(S->home, 1);
+    (void)sync;
+    CUEMU_TSAN(__tsan_release(sync));
+    if (!_setjmp(f->ctx)) {
+        CUEMU_TSAN(__tsan_switch_to_fiber(S->tsan_home, __tsan_switch_to_fiber_no_sync));
+        _longjmp(S->home, 1);
+    }
+    CUEMU_TSAN(__tsan_acquire(sync));
 }
 
 void resume(Sched *S, int i) {
@@ -106,6 +133,7 @@ void resume(Sched *S, int i) {
     S->cur = i;
     detail::t_thread_idx = S->tid[i];
     if (!_setjmp(S->home)) {
+        CUEMU_TSAN(__tsan_switch_to_fiber(f->tsan, __tsan_switch_to_fiber_no_sync));
         if (f->started) _longjmp(f->ctx, 1);
         f->started = true;
         setcontext(&f->uc);
@@ -128,6 +156,7 @@ Fiber *new_fiber() {
     f->uc.uc_stack.ss_size = kStackBytes;
     f->uc.uc_link = nullptr;
     makecontext(&f->uc, fiber_main, 0);
+    CUEMU_TSAN(f->tsan = __tsan_create_fiber(0));
     return f;
 }
 
@@ -179,6 +208,7 @@ void run_block(Sched *S) {
         S->warps[w].live = __builtin_popcount(S->warps[w].exists);
     }
     if (S->smem_bytes) memset(S->smem, 0xff, S->smem_bytes);
+    CUEMU_TSAN(__tsan_release(&S->block_begin));
     while (S->qhead < S->queue.size()) {
         int i = S->queue[S->qhead++];
         resume(S, i);
@@ -210,11 +240,13 @@ void run_block(Sched *S) {
     }
     S->cur = -1;
     if (S->done != S->n) report_deadlock(S);
+    CUEMU_TSAN(__tsan_acquire(&S->block_end));
 }
 
 void run_grid(dim3 grid, dim3 block, size_t smem, const std::function<void()> &body, const char *name) {
     if (!tl_sched) tl_sched = new Sched;
     Sched *S = tl_sched;
+    CUEMU_TSAN(if (!S->tsan_home) S->tsan_home = __tsan_get_current_fiber());
     if (S->cur >= 0) {
         fprintf(stderr, "cuemu: kernel %s launched from inside kernel %s\n", name, S->name);
         abort();
@@ -230,8 +262,13 @@ void run_grid(dim3 grid, dim3 block, size_t smem, const std::function<void()> &b
         S->tid[i] = make_uint3(i % block.x, (i / block.x) % block.y, i / (block.x * block.y));
     int nw = (n + 31) / 32;
     if ((int)S->warps.size() < nw) S->warps.resize(nw);
-    for (int w = 0; w < (int)S->warps.size(); w++)
-        S->warps[w].exists = w < nw ? (n - 32 * w >= 32 ? 0xffffffffu : (1u << (n - 32 * w)) - 1) : 0;
+    for (int w = 0; w < (int)S->warps.size(); w++) {
+        Warp &wp = S->warps[w];
+        wp.exists = w < nw ? (n - 32 * w >= 32 ? 0xffffffffu : (1u << (n - 32 * w)) - 1) : 0;
+        // here rather than at the first warp_scratch(): allocated before the block starts, as
+        // far as a race detector can tell
+        if (!wp.scratch && !(wp.scratch = (char *)aligned_alloc(128, kWarpScratchBytes))) abort();
+    }
     if (smem > S->smem_cap) {
         free(S->smem);
         S->smem = (char *)aligned_alloc(128, (smem + 127) & ~(size_t)127);
@@ -274,22 +311,20 @@ void *dyn_smem() {
 void block_barrier() {
     Sched *S = current("__syncthreads");
     S->state[S->cur] = WAIT_BLOCK;
-    yield(S);
+    yield(S, &S->block_bar);
 }
 
 void warp_barrier() {
     Sched *S = current("a warp barrier");
     S->state[S->cur] = WAIT_WARP;
-    yield(S);
+    yield(S, &S->warps[S->cur / 32]);
 }
 
 int lane() { return current("lane")->cur & 31; }
 
 void *warp_scratch() {
     Sched *S = current("warp_scratch");
-    Warp &w = S->warps[S->cur / 32];
-    if (!w.scratch && !(w.scratch = (char *)aligned_alloc(128, kWarpScratchBytes))) abort();
-    return w.scratch;
+    return S->warps[S->cur / 32].scratch;
 }
 
 namespace detail {
