@@ -235,6 +235,45 @@ static void test_permute(void) {
         }
 }
 
+/* fewer than 4 axes, as the backend passes them: b of a's trailing dims (b_strides as
+ * lib/backend/cuda computes them) and a 2-D / 3-D transpose */
+static void test_low_rank(void) {
+    const int64_t A[3] = {4, 9, 37}, n = 4 * 9 * 37;
+    for (int dt = 0; dt < 3; dt++) {
+        for (int bi = 0; bi < 2; bi++) { /* b [37] or b [4, 1, 37] */
+            int64_t bstr[3] = {0, 0, 1}, bn = bi ? 4 * 37 : 37;
+            if (bi) bstr[0] = 37;
+            tb a = tb_rand(dt, n, 55, 2.0f), b = tb_rand(dt, bn, 56 + bi, 2.0f), y = tb_out(dt, n);
+            float *ref = fbuf(n);
+            for (int64_t i = 0; i < n; i++) ref[i] = a.h[i] - b.h[bi ? (i / (9 * 37)) * 37 + i % 37 : i % 37];
+            CHECK(sn_k_binary(a.d, b.d, dt, y.d, dt, 2, 3, A, bstr, NULL) == 0, "launch");
+            close_to("binary", dt, bi ? "3-D, b [4, 1, 37]" : "3-D, b [37]", &y, ref, tol_of(dt));
+            tb_free(&a), tb_free(&b), tb_free(&y), free(ref);
+        }
+        for (int nd = 2; nd <= 3; nd++) { /* [37, 45] -> [45, 37]; [4, 9, 37] -> [37, 4, 9] */
+            int64_t m = nd == 2 ? 37 * 45 : n;
+            const int64_t *xs = nd == 2 ? SN_SHAPE(37, 45) : A;
+            const int32_t *perm = nd == 2 ? (const int32_t[]){1, 0} : (const int32_t[]){2, 0, 1};
+            int64_t ys[3], str[3], xstr[3], st = 1;
+            for (int d = nd - 1; d >= 0; d--) {
+                xstr[d] = st;
+                st *= xs[d];
+            }
+            for (int d = 0; d < nd; d++) {
+                ys[d] = xs[perm[d]];
+                str[d] = xstr[perm[d]];
+            }
+            tb x = tb_rand(dt, m, 57, 1.0f), y = tb_out(dt, m);
+            float *ref = fbuf(m);
+            sn_tensor xc = ct(x.h, nd, xs), yc = ct(ref, nd, ys);
+            CHECK_OK(sn_permute(&xc, perm, &yc));
+            CHECK(sn_k_permute(x.d, y.d, dt, nd, ys, str, NULL) == 0, "launch");
+            close_to("permute", dt, nd == 2 ? "2-D" : "3-D", &y, ref, 0.0);
+            tb_free(&x), tb_free(&y), free(ref);
+        }
+    }
+}
+
 /* --- norm.cu ------------------------------------------------------------------------------------ */
 
 static void test_norms(void) {
@@ -575,6 +614,7 @@ int main(void) {
     test_unary_scale();
     test_binary();
     test_permute();
+    test_low_rank();
     test_norms();
     test_rope();
     test_glu_gated_add();
