@@ -81,6 +81,13 @@ void tu_skip(const char *why) {
     exit(77);
 }
 
+sana_model *tu_fixture_model(sana_context *ctx, const char *name) {
+    sana_model *m = NULL;
+    if (sana_model_load(ctx, tu_path(tu_fixtures_dir(), name), NULL, &m) != SANA_OK)
+        printf("note: %s does not load: %s\n", name, sana_context_last_error(ctx));
+    return m;
+}
+
 /* === Files for tests, golden fixtures (io section) ========================================== */
 
 static char *tu_temp_dirs[32];

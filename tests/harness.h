@@ -59,6 +59,10 @@ int tu_finish(const char *name);
 /* Exits 77 (skip) with a reason. */
 void tu_skip(const char *why);
 
+/* A pipeline folder of tests/fixtures (e.g. "sana_tiny") loaded whole on ctx; NULL, with a note
+ * saying why, when it does not load here. */
+sana_model *tu_fixture_model(sana_context *ctx, const char *name);
+
 /* === Files for tests (io section) ============================================================
  * Bad-input tests write their files themselves, into a fresh temporary folder. */
 

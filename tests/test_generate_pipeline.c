@@ -9,15 +9,6 @@
 
 static sana_context *ctx;
 
-static sana_model *load(const char *name) {
-    sana_model *m = NULL;
-    if (sana_model_load(ctx, tu_path(tu_fixtures_dir(), name), NULL, &m) != SANA_OK) {
-        printf("note: %s does not load: %s\n", name, sana_context_last_error(ctx));
-        return NULL;
-    }
-    return m;
-}
-
 static void base_params(sana_generate_params *p) {
     sana_generate_params_init(p);
     p->prompt = "a red fox";
@@ -180,7 +171,7 @@ int main(void) {
     cp.backend = SANA_BACKEND_CPU;
     cp.n_threads = 2;
     CHECK_OK(sana_context_create(&cp, &ctx));
-    sana_model *sana = load("sana_tiny"), *sprint = load("sprint_tiny");
+    sana_model *sana = tu_fixture_model(ctx, "sana_tiny"), *sprint = tu_fixture_model(ctx, "sprint_tiny");
     if (!sana && !sprint) tu_skip("the fixture pipelines do not load here");
     if (sana) test_sana(sana);
     if (sprint) test_sprint(sprint);
