@@ -3,8 +3,8 @@
 // compiler against the toolkit's own (host-compilable) runtime, fp16 and bf16 headers.
 //
 // Execution model (tests/cuemu/cuemu_sched.cc): the blocks of a grid run one after another; in a
-// block every CUDA thread is a coroutine on its own stack, run until it exits or waits at a
-// barrier. So __shared__ variables are plain statics (one block at a time uses them), and
+// block every CUDA thread is a coroutine, run until it exits or waits at a barrier (a thread
+// that parks keeps its stack; one that never does passes it on to the next). So __shared__ variables are plain statics (one block at a time uses them), and
 // threadIdx & co. are per-OS-thread variables the scheduler sets before it resumes a thread.
 #pragma once
 

@@ -1,12 +1,14 @@
 // The cuemu scheduler: runs a grid block after block; in a block every CUDA thread is a coroutine
-// ("fiber") on its own stack, run until it exits or parks at a barrier, in thread order. A block
-// barrier releases when every thread of the block waits at one; a warp barrier when every
-// non-exited lane of the warp waits at one. When nothing can run but threads remain, the block is
-// deadlocked (threads exited or wait at another kind of barrier): that is reported and aborts.
+// run until it exits or parks at a barrier, in thread order. A block barrier releases when every
+// thread of the block waits at one; a warp barrier when every non-exited lane of the warp waits
+// at one. When nothing can run but threads remain, the block is deadlocked (threads exited or
+// wait at another kind of barrier): that is reported and aborts.
 //
-// Switching: a fiber is entered the first time with setcontext (its stack set up by makecontext)
-// and afterwards with _setjmp/_longjmp, which save no signal mask and so make no system call:
-// a kernel without barriers costs two jumps per thread.
+// Stacks ("fibers") are handed out when a thread starts: a thread that exits without parking
+// leaves its fiber to the next thread not yet started, on the spot, so a kernel without barriers
+// runs a whole block on one stack without a single switch. A fiber is entered the first time with
+// setcontext (its stack set up by makecontext) and afterwards with _setjmp/_longjmp, which save no
+// signal mask and so make no system call.
 #undef _FORTIFY_SOURCE  // its longjmp check rejects jumps between stacks, which is the point here
 #include <setjmp.h>
 #include <stdio.h>
@@ -25,11 +27,15 @@
 // touch the same byte (shared or global memory) between barriers, one of them writing. Switches
 // between fibers establish no order themselves (no_sync). Blocks are ordered one after another:
 // one block's shared memory is the next one's (a real GPU gives each its own).
+// Each thread keeps a stack of its own there (TSan would take two threads' locals at the same
+// address for shared data).
 #if defined(CUEMU_RACES)
 #include <sanitizer/tsan_interface.h>
 #define CUEMU_TSAN(...) __VA_ARGS__
+constexpr bool kStackPerThread = true;
 #else
 #define CUEMU_TSAN(...)
+constexpr bool kStackPerThread = false;
 #endif
 
 namespace cuemu {
@@ -52,12 +58,15 @@ struct Fiber {
     ucontext_t uc;
     jmp_buf ctx;
     bool started = false;
-    CUEMU_TSAN(void *tsan = nullptr;)
+    int index = 0;  // in Sched::fibers
+    // TSan sees each CUDA thread as a fiber of its own (thread_tsan below); a stack between two
+    // threads is this one (a jmp_buf is found only by the TSan fiber that saved it)
+    CUEMU_TSAN(void *tsan_idle = nullptr;)
 };
 
 struct Warp {
-    int live = 0, waiting = 0;
-    uint32_t exists = 0;  // lanes the block has
+    int waiting = 0;
+    uint32_t exists = 0, live = 0;  // lanes the block has; of those, the ones not exited
     uint64_t slots[32];
     char *scratch = nullptr;
 };
@@ -65,18 +74,22 @@ struct Warp {
 // One per OS thread that runs grids.
 struct Sched {
     std::vector<Fiber *> fibers;
+    std::vector<int> idle;  // fibers no thread holds
+    Fiber *fiber = nullptr; // the running one
     jmp_buf home;
     const std::function<void()> *body = nullptr;
     const char *name = "";
     int n = 0, cur = -1, done = 0, block_waiting = 0;
+    bool freed = false;  // the fiber that returned to the scheduler holds no thread now
     std::vector<State> state;
+    std::vector<int> fiber_of;  // per thread: the fiber holding it, -1 before it starts
     std::vector<uint3> tid;
     std::vector<Warp> warps;
     std::vector<int> queue;
     size_t qhead = 0;
     char *smem = nullptr;
     size_t smem_cap = 0, smem_bytes = 0;
-    CUEMU_TSAN(void *tsan_home = nullptr;)
+    CUEMU_TSAN(void *tsan_home = nullptr; std::vector<void *> thread_tsan;)
     char block_begin, block_end, block_bar;  // addresses TSan synchronises on
 };
 
@@ -100,50 +113,96 @@ Sched *current(const char *what) {
     return S;
 }
 
+void release_warp(Sched *S, int w) {
+    int base = w * 32;
+    for (int i = base; i < base + 32 && i < S->n; i++)
+        if (S->state[i] == WAIT_WARP) {
+            S->state[i] = RUNNABLE;
+            S->queue.push_back(i);
+        }
+    S->warps[w].waiting = 0;
+}
+
+// The bookkeeping after thread t stopped: exited (DONE) or parked at a barrier.
+void stopped(Sched *S, int t) {
+    Warp &w = S->warps[t / 32];
+    switch (S->state[t]) {
+    case DONE:
+        S->done++;
+        w.live &= ~(1u << (t & 31));
+        if (w.waiting > 0 && w.waiting == __builtin_popcount(w.live)) release_warp(S, t / 32);
+        break;
+    case WAIT_WARP:
+        if (++w.waiting == __builtin_popcount(w.live)) release_warp(S, t / 32);
+        break;
+    case WAIT_BLOCK:
+        if (++S->block_waiting == S->n) {
+            S->block_waiting = 0;
+            for (int i = 0; i < S->n; i++) {
+                S->state[i] = RUNNABLE;
+                S->queue.push_back(i);
+            }
+        }
+        break;
+    case RUNNABLE: abort();
+    }
+}
+
+// Makes t the running thread (on the running fiber, as far as TSan is concerned).
+void enter(Sched *S, int t) {
+    S->cur = t;
+    detail::t_thread_idx = S->tid[t];
+    CUEMU_TSAN(__tsan_switch_to_fiber(S->thread_tsan[t], __tsan_switch_to_fiber_no_sync));
+}
+
+void to_home(Sched *S) {
+    CUEMU_TSAN(__tsan_switch_to_fiber(S->tsan_home, __tsan_switch_to_fiber_no_sync));
+    _longjmp(S->home, 1);
+}
+
 void fiber_main() {
     Sched *S = tl_sched;
+    Fiber *f = S->fiber;
     for (;;) {
-        CUEMU_TSAN(__tsan_acquire(&S->block_begin));
-        (*S->body)();
-        CUEMU_TSAN(__tsan_release(&S->block_end));
-        S->state[S->cur] = DONE;
-        Fiber *f = S->fibers[S->cur];
-        if (!_setjmp(f->ctx)) {
-            CUEMU_TSAN(__tsan_switch_to_fiber(S->tsan_home, __tsan_switch_to_fiber_no_sync));
-            _longjmp(S->home, 1);
+        // run S->cur, then each thread not started yet that is next in the queue, on this stack
+        for (;;) {
+            int t = S->cur;
+            CUEMU_TSAN(__tsan_acquire(&S->block_begin));
+            (*S->body)();
+            CUEMU_TSAN(__tsan_release(&S->block_end));
+            S->state[t] = DONE;
+            S->fiber_of[t] = -1;
+            stopped(S, t);
+            if (kStackPerThread || S->qhead == S->queue.size() || S->fiber_of[S->queue[S->qhead]] >= 0) break;
+            int next = S->queue[S->qhead++];
+            S->fiber_of[next] = f->index;
+            enter(S, next);
         }
+        // next in the queue is a parked thread (its own stack) or nothing: give this stack back
+        CUEMU_TSAN(__tsan_switch_to_fiber(f->tsan_idle, __tsan_switch_to_fiber_no_sync));
+        if (!_setjmp(f->ctx)) {
+            S->freed = true;
+            to_home(S);
+        }
+        // handed a thread not started yet
+        CUEMU_TSAN(__tsan_switch_to_fiber(S->thread_tsan[S->cur], __tsan_switch_to_fiber_no_sync));
     }
 }
 
 // Parks the running thread (its state already set) and returns when the scheduler resumes it;
 // `sync` is the barrier's address for TSan.
 void yield(Sched *S, void *sync) {
-    Fiber *f = S->fibers[S->cur];
+    Fiber *f = S->fiber;
     (void)sync;
     CUEMU_TSAN(__tsan_release(sync));
-    if (!_setjmp(f->ctx)) {
-        CUEMU_TSAN(__tsan_switch_to_fiber(S->tsan_home, __tsan_switch_to_fiber_no_sync));
-        _longjmp(S->home, 1);
-    }
+    if (!_setjmp(f->ctx)) to_home(S);
     CUEMU_TSAN(__tsan_acquire(sync));
 }
 
-void resume(Sched *S, int i) {
-    Fiber *f = S->fibers[i];
-    S->cur = i;
-    detail::t_thread_idx = S->tid[i];
-    if (!_setjmp(S->home)) {
-        CUEMU_TSAN(__tsan_switch_to_fiber(f->tsan, __tsan_switch_to_fiber_no_sync));
-        if (f->started) _longjmp(f->ctx, 1);
-        f->started = true;
-        setcontext(&f->uc);
-        abort();  // setcontext returns only on failure
-    }
-}
-
-Fiber *new_fiber() {
+Fiber *new_fiber(int index) {
     static const size_t page = (size_t)sysconf(_SC_PAGESIZE);
     Fiber *f = new Fiber;
+    f->index = index;
     f->bytes = kStackBytes + page;
     void *m = mmap(nullptr, f->bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (m == MAP_FAILED || mprotect(m, page, PROT_NONE) != 0) {
@@ -156,18 +215,44 @@ Fiber *new_fiber() {
     f->uc.uc_stack.ss_size = kStackBytes;
     f->uc.uc_link = nullptr;
     makecontext(&f->uc, fiber_main, 0);
-    CUEMU_TSAN(f->tsan = __tsan_create_fiber(0));
+    CUEMU_TSAN(f->tsan_idle = __tsan_create_fiber(0));
     return f;
 }
 
-void release_warp(Sched *S, int w) {
-    int base = w * 32;
-    for (int i = base; i < base + 32 && i < S->n; i++)
-        if (S->state[i] == WAIT_WARP) {
-            S->state[i] = RUNNABLE;
-            S->queue.push_back(i);
+// Runs thread t (not started yet, or parked and released) until it parks, or until its fiber
+// runs out of threads not started yet.
+void resume(Sched *S, int t) {
+    int fi = S->fiber_of[t];
+    bool fresh = fi < 0;
+    if (fresh && kStackPerThread) {
+        while ((int)S->fibers.size() <= t) S->fibers.push_back(new_fiber((int)S->fibers.size()));
+        fi = S->fiber_of[t] = t;
+    } else if (fresh) {
+        if (S->idle.empty()) {
+            S->idle.push_back((int)S->fibers.size());
+            S->fibers.push_back(new_fiber((int)S->fibers.size()));
         }
-    S->warps[w].waiting = 0;
+        fi = S->idle.back();
+        S->idle.pop_back();
+        S->fiber_of[t] = fi;
+    }
+    Fiber *f = S->fibers[fi];
+    S->fiber = f;
+    S->freed = false;
+    S->cur = t;
+    detail::t_thread_idx = S->tid[t];
+    if (!_setjmp(S->home)) {
+        if (!f->started) {
+            f->started = true;
+            CUEMU_TSAN(__tsan_switch_to_fiber(S->thread_tsan[t], __tsan_switch_to_fiber_no_sync));
+            setcontext(&f->uc);
+            abort();  // setcontext returns only on failure
+        }
+        CUEMU_TSAN(__tsan_switch_to_fiber(fresh ? f->tsan_idle : S->thread_tsan[t], __tsan_switch_to_fiber_no_sync));
+        _longjmp(f->ctx, 1);
+    }
+    if (!S->freed) stopped(S, S->cur);  // S->cur parked (the fiber may have run others before it)
+    else if (!kStackPerThread) S->idle.push_back(fi);
 }
 
 const char *state_name(State s) {
@@ -201,38 +286,17 @@ void run_block(Sched *S) {
     S->qhead = 0;
     for (int i = 0; i < S->n; i++) {
         S->state[i] = RUNNABLE;
+        S->fiber_of[i] = -1;
         S->queue.push_back(i);
     }
     for (size_t w = 0; w < S->warps.size(); w++) {
         S->warps[w].waiting = 0;
-        S->warps[w].live = __builtin_popcount(S->warps[w].exists);
+        S->warps[w].live = S->warps[w].exists;
     }
     if (S->smem_bytes) memset(S->smem, 0xff, S->smem_bytes);
     CUEMU_TSAN(__tsan_release(&S->block_begin));
     while (S->qhead < S->queue.size()) {
-        int i = S->queue[S->qhead++];
-        resume(S, i);
-        Warp &w = S->warps[i / 32];
-        switch (S->state[i]) {
-        case DONE:
-            S->done++;
-            w.live--;
-            if (w.waiting > 0 && w.waiting == w.live) release_warp(S, i / 32);
-            break;
-        case WAIT_WARP:
-            if (++w.waiting == w.live) release_warp(S, i / 32);
-            break;
-        case WAIT_BLOCK:
-            if (++S->block_waiting == S->n) {
-                S->block_waiting = 0;
-                for (int t = 0; t < S->n; t++) {
-                    S->state[t] = RUNNABLE;
-                    S->queue.push_back(t);
-                }
-            }
-            break;
-        case RUNNABLE: abort();
-        }
+        resume(S, S->queue[S->qhead++]);
         if (S->qhead == S->queue.size()) {
             S->queue.clear();
             S->qhead = 0;
@@ -246,20 +310,21 @@ void run_block(Sched *S) {
 void run_grid(dim3 grid, dim3 block, size_t smem, const std::function<void()> &body, const char *name) {
     if (!tl_sched) tl_sched = new Sched;
     Sched *S = tl_sched;
-    CUEMU_TSAN(if (!S->tsan_home) S->tsan_home = __tsan_get_current_fiber());
     if (S->cur >= 0) {
         fprintf(stderr, "cuemu: kernel %s launched from inside kernel %s\n", name, S->name);
         abort();
     }
     int n = (int)(block.x * block.y * block.z);
-    while ((int)S->fibers.size() < n) S->fibers.push_back(new_fiber());
     S->n = n;
     S->body = &body;
     S->name = name;
     S->state.assign(n, RUNNABLE);
+    S->fiber_of.assign(n, -1);
     S->tid.resize(n);
     for (int i = 0; i < n; i++)
         S->tid[i] = make_uint3(i % block.x, (i / block.x) % block.y, i / (block.x * block.y));
+    CUEMU_TSAN(if (!S->tsan_home) S->tsan_home = __tsan_get_current_fiber();
+               while ((int)S->thread_tsan.size() < n) S->thread_tsan.push_back(__tsan_create_fiber(0));)
     int nw = (n + 31) / 32;
     if ((int)S->warps.size() < nw) S->warps.resize(nw);
     for (int w = 0; w < (int)S->warps.size(); w++) {
@@ -331,10 +396,7 @@ namespace detail {
 
 void check_mask(unsigned mask, const char *what) {
     Sched *S = current(what);
-    const Warp &w = S->warps[S->cur / 32];
-    uint32_t live = 0;
-    for (int l = 0; l < 32; l++)
-        if ((w.exists >> l & 1) && S->state[(S->cur & ~31) + l] != DONE) live |= 1u << l;
+    uint32_t live = S->warps[S->cur / 32].live;
     if ((mask & live) != live) {
         char buf[96];
         snprintf(buf, sizeof buf, "%s with mask %08x leaves out live lanes %08x", what, mask, live & ~mask);
@@ -348,8 +410,7 @@ uint64_t shfl_exchange(unsigned mask, uint64_t bits, int src, const char *what) 
     Warp &w = S->warps[S->cur / 32];
     w.slots[S->cur & 31] = bits;
     warp_barrier();
-    int si = (S->cur & ~31) + src;
-    if (src < 0 || src > 31 || !(w.exists >> src & 1) || S->state[si] == DONE) {
+    if (src < 0 || src > 31 || !(w.live >> src & 1)) {
         char buf[96];
         snprintf(buf, sizeof buf, "%s reads lane %d, which %s", what, src,
                  src < 0 || src > 31 || !(w.exists >> src & 1) ? "the block does not have" : "has exited");
