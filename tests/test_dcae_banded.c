@@ -122,19 +122,26 @@ static void *counting_alloc(sn_backend *b, size_t bytes) {
     return real_alloc(b, bytes);
 }
 
+static sn_ops counting_ops;
+/* From now on, b's allocations are counted in n_allocs; returns the ops to put back. */
+static const sn_ops *count_allocs(sn_backend *b) {
+    const sn_ops *orig = b->ops;
+    counting_ops = *orig;
+    real_alloc = orig->alloc;
+    counting_ops.alloc = counting_alloc;
+    b->ops = &counting_ops;
+    return orig;
+}
+
 static void test_no_alloc_per_band(void) {
     sn_backend *be2; /* a fresh arena whose chunks are exactly as large as asked */
     CHECK_OK(sn_backend_cpu_create(2, &be2));
     be2->scratch.chunk_size = 256;
-    const sn_ops *orig = be2->ops;
-    sn_ops counting = *orig;
-    real_alloc = counting.alloc;
-    counting.alloc = counting_alloc;
     sn_tensor z, y;
     CHECK_OK(sn_tensor_alloc(be2, SN_F32, 4, SN_SHAPE(1, 32, 4, 2), &z));
     tu_fill_random(z.data, (size_t)sn_numel(&z), 11);
     CHECK_OK(sn_tensor_alloc(be2, SN_F32, 4, SN_SHAPE(1, 3, 128, 64), &y));
-    be2->ops = &counting;
+    const sn_ops *orig = count_allocs(be2);
     const int32_t rows[3] = {0, 32, 8}; /* 1, 4, 16 bands: the first needs the most */
     size_t held0 = 0;
     for (int i = 0; i < 3; i++) {
@@ -158,6 +165,47 @@ static void test_no_alloc_per_band(void) {
     }
     be2->ops = orig;
     sn_tensor_free(&z), sn_tensor_free(&y);
+    sn_backend_free(be2);
+}
+
+/* diffusers' tiled decode takes its memory once per call, planned for the first (largest) tile:
+ * no tensor allocation, one arena chunk (the tiles' input and output and the first tile's decode),
+ * and nothing more however many tiles follow. Tiles of 2 latents at a stride of 1. */
+static void test_tiled_alloc_once(void) {
+    sn_backend *be2; /* a fresh arena whose chunks are exactly as large as asked */
+    CHECK_OK(sn_backend_cpu_create(2, &be2));
+    be2->scratch.chunk_size = 256;
+    const int64_t lat[2][3] = {{1, 3, 3}, {2, 4, 5}}; /* batch, h, w: 9 and 40 tiles */
+    size_t held0 = 0;
+    for (int i = 0; i < 2; i++) {
+        const int64_t B = lat[i][0], h = lat[i][1], w = lat[i][2];
+        sn_tensor z, y;
+        CHECK_OK(sn_tensor_alloc(be2, SN_F32, 4, SN_SHAPE(B, 32, h, w), &z));
+        tu_fill_random(z.data, (size_t)sn_numel(&z), 12);
+        CHECK_OK(sn_tensor_alloc(be2, SN_F32, 4, SN_SHAPE(B, 3, 32 * h, 32 * w), &y));
+        sn_dcae_decode_opts o;
+        sn_dcae_decode_opts_init(&o);
+        o.tiled = 1, o.tile_size = 64, o.tile_stride = 32;
+        const sn_ops *orig = count_allocs(be2);
+        n_allocs = 0;
+        CHECK_OK(sn_dcae_decode(ae, &z, &o, &y));
+        be2->ops = orig;
+        const sn_dcae_decode_stats st = sn_dcae_last_decode_stats();
+        const int tiles = (int)(B * h * w);
+        printf("tiled, %d tiles: %d allocations, arena holds %zu bytes, tile decode peak %zu\n", tiles, n_allocs,
+               be2->scratch.held, st.peak_bytes);
+        CHECK(n_allocs == 0, "%d tiles: %d allocations outside the arena", tiles, n_allocs);
+        if (i == 0) {
+            held0 = be2->scratch.held;
+            const size_t tile_io = sn_arena_round(32 * 2 * 2 * sizeof(float)) + sn_arena_round(3 * 64 * 64 * sizeof(float));
+            CHECK(held0 == tile_io + st.peak_bytes, "the arena holds %zu bytes for tiles of %zu and a decode of %zu",
+                  held0, tile_io, st.peak_bytes);
+        }
+        CHECK(be2->scratch.held == held0, "%d tiles: the arena grew from %zu to %zu bytes", tiles, held0,
+              be2->scratch.held);
+        CHECK(be2->scratch.used == 0, "the tiled decode kept %zu bytes of scratch", be2->scratch.used);
+        sn_tensor_free(&z), sn_tensor_free(&y);
+    }
     sn_backend_free(be2);
 }
 
@@ -231,6 +279,7 @@ int main(void) {
     test_bands_exact(1, 1, 1);
     test_budget();
     test_no_alloc_per_band();
+    test_tiled_alloc_once();
     test_refusals();
     test_rgb8();
     sn_dcae_free(ae);

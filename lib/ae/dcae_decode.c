@@ -244,33 +244,51 @@ sana_status sn_dcae_estimate(const sn_dcae *ae, int64_t h, int64_t w, size_t bud
     return SANA_OK;
 }
 
-/* One image: z [1, L, h, w] -> y [1, 3, H, W]. Dry runs first (the global part, the band height
- * for the budget, where each tensor goes), then the real run in one block of the scratch arena. */
-sana_status sn_dcae_decode_image(const sn_dcae *ae, const sn_tensor *z, const sn_dcae_decode_opts *o,
-                                 int64_t b, sn_tensor *y, sn_dcae_decode_stats *stats);
-sana_status sn_dcae_decode_image(const sn_dcae *ae, const sn_tensor *z, const sn_dcae_decode_opts *o,
-                                 int64_t b, sn_tensor *y, sn_dcae_decode_stats *stats) {
+/* The dry runs of one image's decode, z [1, L, h, w]: the global part, the band height for the
+ * budget, and where each tensor goes (*pm). */
+static sana_status sn_dcae_plan_image(const sn_dcae *ae, const sn_tensor *z, const sn_dcae_decode_opts *o,
+                                      sn_dcae_plan *plan, sn_tensor *g, int64_t *rows, sn_dcae_mem *pm) {
     const int32_t ia = sn_dcae_first_global_stage(&ae->cfg);
     const int64_t unit = (int64_t)1 << ia; /* output rows per row of the global part's output */
+    sn_dcae_mem dm;
+    SN_TRY(sn_dcae_dry_global(ae, z->be, z, ia, &dm, g, plan));
+    *rows = o->band_rows > 0 ? sn_min64(o->band_rows, plan->h_out)
+                             : sn_dcae_band_rows(ae, plan, &dm, g, o->memory_budget, unit);
+    return sn_dcae_dry_bands(ae, plan, &dm, g, *rows, pm);
+}
+
+sana_status sn_dcae_decode_need(const sn_dcae *ae, const sn_tensor *z, const sn_dcae_decode_opts *o,
+                                size_t *bytes) {
+    sn_dcae_plan plan;
+    sn_tensor g;
+    int64_t rows;
+    sn_dcae_mem pm;
+    SN_TRY(sn_dcae_plan_image(ae, z, o, &plan, &g, &rows, &pm));
+    *bytes = sn_dcae_mem_need(&pm);
+    return SANA_OK;
+}
+
+/* One image: z [1, L, h, w] -> y [1, 3, H, W]. Dry runs first, then the real run in one block of
+ * the scratch arena. */
+sana_status sn_dcae_decode_image(const sn_dcae *ae, const sn_tensor *z, const sn_dcae_decode_opts *o,
+                                 int64_t b, sn_tensor *y, sn_dcae_decode_stats *stats) {
     sn_backend *be = z->be;
     sn_dcae_tap tap = {o->tap, o->tap_user, b};
-    sn_dcae_mem dm, pm, m;
+    sn_dcae_mem pm, m;
     sn_tensor g;
     sn_dcae_plan plan;
-    SN_TRY(sn_dcae_dry_global(ae, be, z, ia, &dm, &g, &plan));
+    int64_t rows;
+    SN_TRY(sn_dcae_plan_image(ae, z, o, &plan, &g, &rows, &pm));
     if (plan.h_out != y->shape[2] || plan.w_out != y->shape[3])
         return sn_fail(SANA_ERR_INTERNAL, "DC-AE decode: plan of %lld x %lld for an output of %lld x %lld",
                        (long long)plan.h_out, (long long)plan.w_out, (long long)y->shape[2],
                        (long long)y->shape[3]);
-    const int64_t rows = o->band_rows > 0 ? sn_min64(o->band_rows, plan.h_out)
-                                          : sn_dcae_band_rows(ae, &plan, &dm, &g, o->memory_budget, unit);
-    SN_TRY(sn_dcae_dry_bands(ae, &plan, &dm, &g, rows, &pm));
 
     const size_t scratch0 = be->scratch.used;
     be->scratch.peak = be->scratch.used;
     SN_TRY(sn_dcae_mem_begin(&m, &pm));
     int32_t nb = 0;
-    sana_status s = sn_dcae_dec_global(ae, &m, z, ia, &tap, &g);
+    sana_status s = sn_dcae_dec_global(ae, &m, z, sn_dcae_first_global_stage(&ae->cfg), &tap, &g);
     if (s == SANA_OK) s = sn_dcae_dec_bands(ae, &m, &plan, &g, rows, &tap, y, &nb);
     sn_dcae_mem_end(&m);
     if (stats) {
@@ -282,9 +300,6 @@ sana_status sn_dcae_decode_image(const sn_dcae *ae, const sn_tensor *z, const sn
     }
     return s;
 }
-
-sana_status sn_dcae_decode_tiled(const sn_dcae *ae, const sn_tensor *z, const sn_dcae_decode_opts *o,
-                                 sn_tensor *y, sn_dcae_decode_stats *stats);
 
 sana_status sn_dcae_decode(const sn_dcae *ae, const sn_tensor *z, const sn_dcae_decode_opts *opts,
                            sn_tensor *y) {

@@ -157,4 +157,14 @@ sana_status sn_dcae_res_band(sn_dcae_mem *m, const sn_dcae_block_w *blk, sn_tens
 sana_status sn_dcae_up_band(sn_dcae_mem *m, const sn_dcae_stage *st, sn_tensor *x,
                             int64_t *x_row0, int64_t h_full, int64_t o0, int64_t o1);
 
+/* One image's decode, z [1, L, h, w] -> y [1, 3, H, W] (dcae_decode.c), and every byte of the
+ * scratch arena it takes (what sn_dcae_mem_need says of its plan). stats: maxima kept over calls. */
+sana_status sn_dcae_decode_image(const sn_dcae *ae, const sn_tensor *z, const sn_dcae_decode_opts *o,
+                                 int64_t b, sn_tensor *y, sn_dcae_decode_stats *stats);
+sana_status sn_dcae_decode_need(const sn_dcae *ae, const sn_tensor *z, const sn_dcae_decode_opts *o,
+                                size_t *bytes);
+/* diffusers' tiled decode (dcae_tiled.c) */
+sana_status sn_dcae_decode_tiled(const sn_dcae *ae, const sn_tensor *z, const sn_dcae_decode_opts *o,
+                                 sn_tensor *y, sn_dcae_decode_stats *stats);
+
 #endif

@@ -2,16 +2,16 @@
  * of tile_stride/f, each decoded on its own, blended linearly with the tile above and the tile
  * to the left (in place, in raster order, as diffusers does), cropped to tile_stride and
  * concatenated. Approximate by design (the attention stages see one tile only); kept for parity
- * with the reference. Tiles are blended on the host: they are small next to the decode. */
+ * with the reference. Tiles are blended on the host: they are small next to the decode.
+ *
+ * Memory is taken once per call, for the first tile, which is the largest (the others are cut
+ * at the right and bottom edges): its input and output on the device from the scratch arena,
+ * with room after them for its decode, and two rows of tiles on the host. Every tile reuses
+ * them, so tiles after the first allocate nothing. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "ae/dcae_internal.h"
-
-sana_status sn_dcae_decode_image(const sn_dcae *ae, const sn_tensor *z, const sn_dcae_decode_opts *o,
-                                 int64_t b, sn_tensor *y, sn_dcae_decode_stats *stats);
-sana_status sn_dcae_decode_tiled(const sn_dcae *ae, const sn_tensor *z, const sn_dcae_decode_opts *o,
-                                 sn_tensor *y, sn_dcae_decode_stats *stats);
 
 typedef struct sn_dcae_tile {
     float *px; /* [3, th, tw] host */
@@ -49,30 +49,56 @@ static void sn_dcae_blend(const sn_dcae_tile *a, sn_dcae_tile *b, int64_t C, int
 /* Runs the model on one tile: in [1, Ci, th, tw] -> out [1, Co, th*num/den, tw*num/den]. */
 typedef sana_status (*sn_dcae_tile_fn)(const sn_dcae *ae, const sn_tensor *in, int64_t b, void *user,
                                        sn_tensor *out);
+/* The scratch arena bytes fn takes for the tile `in` (its data is not read). */
+typedef sana_status (*sn_dcae_tile_need_fn)(const sn_dcae *ae, const sn_tensor *in, void *user,
+                                            size_t *bytes);
+
+/* A [1, c, h, w] tensor at `data` (a tile's part of a buffer planned for the largest tile) */
+static sn_tensor sn_dcae_tile_view(const sn_tensor *like, void *data, int64_t c, int64_t h, int64_t w) {
+    return (sn_tensor){.dtype = like->dtype, .ndim = 4, .shape = {1, c, h, w}, .data = data, .be = like->be};
+}
 
 /* The tiling loop shared by decode and encode (diffusers' tiled_decode / tiled_encode): input
  * tiles of `tile` rows/cols at `stride`, outputs scaled by num/den, blended over `blend` output
  * rows/cols with the tile above and to the left, cropped to `crop`, placed at the tile origin
- * scaled. */
+ * scaled. need (or NULL) says what fn takes from the arena, planned for the first tile. */
 static sana_status sn_dcae_tiled(const sn_dcae *ae, const sn_tensor *in, int64_t tile, int64_t stride,
                                  int64_t num, int64_t den, int64_t blend, int64_t crop, sn_dcae_tile_fn fn,
-                                 void *user, sn_tensor *out) {
+                                 sn_dcae_tile_need_fn need, void *user, sn_tensor *out) {
     const int64_t Ci = in->shape[1], h = in->shape[2], w = in->shape[3];
     const int64_t C = out->shape[1], H = out->shape[2], W = out->shape[3];
     const size_t es = sn_dtype_size(in->dtype);
     const int64_t nr = (h + stride - 1) / stride, nc = (w + stride - 1) / stride;
-    sn_dcae_tile *prev = calloc((size_t)nc, sizeof *prev), *cur = calloc((size_t)nc, sizeof *cur);
-    float *row = malloc((size_t)W * sizeof(float));
-    sana_status s = prev && cur && row ? SANA_OK : sn_fail(SANA_ERR_OUT_OF_MEMORY, "tiled DC-AE");
+    /* the largest tile: the first */
+    const int64_t th0 = h < tile ? h : tile, tw0 = w < tile ? w : tile;
+    const int64_t oh0 = th0 * num / den, ow0 = tw0 * num / den, tile_px = C * oh0 * ow0;
+    const sn_tensor in0 = sn_dcae_tile_view(in, NULL, Ci, th0, tw0);
+    size_t room = 0;
+    if (need) SN_TRY(need(ae, &in0, user, &room));
+    sn_backend *be = in->be;
+    sn_arena_mark mark = sn_scratch_mark(be);
+    const size_t in_bytes = (size_t)(Ci * th0 * tw0) * es, out_bytes = (size_t)tile_px * sn_dtype_size(out->dtype);
+    void *in_buf = sn_arena_alloc(&be->scratch, in_bytes);
+    void *out_buf = in_buf ? sn_arena_alloc_room(&be->scratch, out_bytes, room) : NULL;
+    /* host: two rows of tiles (the row above, the row being made) and one output row */
+    sn_dcae_tile *tiles = calloc((size_t)(2 * nc), sizeof *tiles), *prev = tiles, *cur = tiles + nc;
+    float *px = malloc(((size_t)(2 * nc * tile_px) + (size_t)W) * sizeof(float));
+    sana_status s = SANA_OK;
+    if (!out_buf)
+        s = sn_fail(SANA_ERR_OUT_OF_MEMORY, "tiled DC-AE: cannot take %zu bytes of tiles (+ %zu for their "
+                    "model) from the %s backend's scratch arena", in_bytes + out_bytes, room, be->ops->name);
+    else if (!tiles || !px)
+        s = sn_fail(SANA_ERR_OUT_OF_MEMORY, "tiled DC-AE: %zu bytes of host tiles",
+                    (size_t)(2 * nc * tile_px + W) * sizeof(float));
+    float *row = px ? px + 2 * nc * tile_px : NULL;
+    for (int64_t j = 0; j < 2 * nc && s == SANA_OK; j++) tiles[j].px = px + j * tile_px;
     for (int64_t b = 0; b < in->shape[0] && s == SANA_OK; b++)
         for (int64_t ti = 0; ti < nr && s == SANA_OK; ti++) {
             for (int64_t tj = 0; tj < nc && s == SANA_OK; tj++) {
                 const int64_t i0 = ti * stride, j0 = tj * stride;
                 const int64_t th = (h - i0 < tile ? h - i0 : tile), tw = (w - j0 < tile ? w - j0 : tile);
-                sn_tensor it = {0}, ot = {0};
-                s = sn_tensor_alloc(in->be, in->dtype, 4, SN_SHAPE(1, Ci, th, tw), &it);
-                if (s == SANA_OK)
-                    s = sn_tensor_alloc(in->be, out->dtype, 4, SN_SHAPE(1, C, th * num / den, tw * num / den), &ot);
+                sn_tensor it = sn_dcae_tile_view(in, in_buf, Ci, th, tw);
+                sn_tensor ot = sn_dcae_tile_view(out, out_buf, C, th * num / den, tw * num / den);
                 for (int64_t c = 0; c < Ci && s == SANA_OK; c++) /* in[b, c, i0:i0+th, j0:j0+tw] */
                     for (int64_t r = 0; r < th && s == SANA_OK; r++) {
                         sn_tensor d = {.dtype = in->dtype, .ndim = 1, .shape = {tw}, .be = in->be};
@@ -83,12 +109,7 @@ static sana_status sn_dcae_tiled(const sn_dcae *ae, const sn_tensor *in, int64_t
                     }
                 if (s == SANA_OK) s = fn(ae, &it, b, user, &ot);
                 cur[tj].th = th * num / den, cur[tj].tw = tw * num / den;
-                free(cur[tj].px);
-                cur[tj].px = s == SANA_OK ? malloc((size_t)sn_numel(&ot) * sizeof(float)) : NULL;
-                if (s == SANA_OK && !cur[tj].px) s = sn_fail(SANA_ERR_OUT_OF_MEMORY, "tiled DC-AE");
                 if (s == SANA_OK) s = sn_download_f32(&ot, cur[tj].px);
-                sn_tensor_free(&it);
-                sn_tensor_free(&ot);
             }
             /* blend with the tile above (already blended) and to the left, crop, place */
             for (int64_t tj = 0; tj < nc && s == SANA_OK; tj++) {
@@ -110,11 +131,9 @@ static sana_status sn_dcae_tiled(const sn_dcae *ae, const sn_tensor *in, int64_t
             sn_dcae_tile *t = prev;
             prev = cur, cur = t;
         }
-    for (int64_t j = 0; j < nc; j++) {
-        if (prev) free(prev[j].px);
-        if (cur) free(cur[j].px);
-    }
-    free(prev), free(cur), free(row);
+    free(tiles);
+    free(px);
+    sn_scratch_reset(be, mark);
     return s;
 }
 
@@ -127,6 +146,11 @@ static sana_status sn_dcae_decode_tile(const sn_dcae *ae, const sn_tensor *in, i
                                        sn_tensor *out) {
     sn_dcae_dec_user *u = user;
     return sn_dcae_decode_image(ae, in, u->o, b, out, u->stats);
+}
+
+static sana_status sn_dcae_decode_tile_need(const sn_dcae *ae, const sn_tensor *in, void *user, size_t *bytes) {
+    sn_dcae_dec_user *u = user;
+    return sn_dcae_decode_need(ae, in, u->o, bytes);
 }
 
 sana_status sn_dcae_decode_tiled(const sn_dcae *ae, const sn_tensor *z, const sn_dcae_decode_opts *o,
@@ -152,7 +176,8 @@ sana_status sn_dcae_decode_tiled(const sn_dcae *ae, const sn_tensor *z, const sn
         }
         return SANA_OK;
     }
-    return sn_dcae_tiled(ae, z, ts / f, st / f, f, 1, ts - st, st, sn_dcae_decode_tile, &u, y);
+    return sn_dcae_tiled(ae, z, ts / f, st / f, f, 1, ts - st, st, sn_dcae_decode_tile, sn_dcae_decode_tile_need,
+                         &u, y);
 }
 
 static sana_status sn_dcae_encode_tile(const sn_dcae *ae, const sn_tensor *in, int64_t b, void *user,
@@ -172,5 +197,5 @@ sana_status sn_dcae_encode_tiled(const sn_dcae *ae, const sn_tensor *x, int32_t 
         z->shape[2] * f != x->shape[2] || z->shape[3] * f != x->shape[3])
         return sn_fail(SANA_ERR_INVALID_ARGUMENT, "DC-AE tiled encode: image and latent shapes do not fit");
     if (x->shape[2] <= ts && x->shape[3] <= ts) return sn_dcae_encode(ae, x, NULL, NULL, z);
-    return sn_dcae_tiled(ae, x, ts, st, 1, f, (ts - st) / f, st / f, sn_dcae_encode_tile, NULL, z);
+    return sn_dcae_tiled(ae, x, ts, st, 1, f, (ts - st) / f, st / f, sn_dcae_encode_tile, NULL, NULL, z);
 }
