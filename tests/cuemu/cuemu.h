@@ -52,8 +52,8 @@ namespace detail {
 extern thread_local uint3 t_thread_idx, t_block_idx;
 extern thread_local dim3 t_block_dim, t_grid_dim;
 
-// shuffles: every lane deposits its value, the warp meets, each reads its source lane's value,
-// the warp meets again (so no lane overwrites a slot another has yet to read). Reading a lane
+// shuffles: every lane deposits its value, the warp meets, each reads its source lane's value
+// (two slot arrays in turn, so no lane overwrites a slot another has yet to read). Reading a lane
 // that has exited or does not exist (a partial last warp) aborts: on a GPU that value is undefined.
 uint64_t shfl_exchange(unsigned mask, uint64_t bits, int src, const char *what);
 void check_mask(unsigned mask, const char *what);

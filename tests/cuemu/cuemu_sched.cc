@@ -67,7 +67,8 @@ struct Fiber {
 struct Warp {
     int waiting = 0;
     uint32_t exists = 0, live = 0;  // lanes the block has; of those, the ones not exited
-    uint64_t slots[32];
+    uint64_t slots[2][32];  // shuffles alternate between the two (see shfl_exchange)
+    uint32_t shuffle_of[2][32];  // which of its shuffles each lane's slot holds
     char *scratch = nullptr;
 };
 
@@ -83,6 +84,7 @@ struct Sched {
     bool freed = false;  // the fiber that returned to the scheduler holds no thread now
     std::vector<State> state;
     std::vector<int> fiber_of;  // per thread: the fiber holding it, -1 before it starts
+    std::vector<uint32_t> shuffles;  // per thread: shuffles done in this block
     std::vector<uint3> tid;
     std::vector<Warp> warps;
     std::vector<int> queue;
@@ -287,11 +289,13 @@ void run_block(Sched *S) {
     for (int i = 0; i < S->n; i++) {
         S->state[i] = RUNNABLE;
         S->fiber_of[i] = -1;
+        S->shuffles[i] = 0;
         S->queue.push_back(i);
     }
     for (size_t w = 0; w < S->warps.size(); w++) {
         S->warps[w].waiting = 0;
         S->warps[w].live = S->warps[w].exists;
+        memset(S->warps[w].shuffle_of, 0xff, sizeof S->warps[w].shuffle_of);
     }
     if (S->smem_bytes) memset(S->smem, 0xff, S->smem_bytes);
     CUEMU_TSAN(__tsan_release(&S->block_begin));
@@ -320,6 +324,7 @@ void run_grid(dim3 grid, dim3 block, size_t smem, const std::function<void()> &b
     S->name = name;
     S->state.assign(n, RUNNABLE);
     S->fiber_of.assign(n, -1);
+    S->shuffles.assign(n, 0);
     S->tid.resize(n);
     for (int i = 0; i < n; i++)
         S->tid[i] = make_uint3(i % block.x, (i / block.x) % block.y, i / (block.x * block.y));
@@ -404,21 +409,27 @@ void check_mask(unsigned mask, const char *what) {
     }
 }
 
+// One warp barrier per shuffle: consecutive shuffles use the two slot arrays in turn, and a lane
+// writes one array again only after the next shuffle's barrier, which every live lane reaches
+// after reading this one's value.
 uint64_t shfl_exchange(unsigned mask, uint64_t bits, int src, const char *what) {
     Sched *S = current(what);
     check_mask(mask, what);
     Warp &w = S->warps[S->cur / 32];
-    w.slots[S->cur & 31] = bits;
+    uint32_t k = S->shuffles[S->cur]++;
+    uint64_t *slot = w.slots[k & 1];
+    uint32_t *of = w.shuffle_of[k & 1];
+    slot[S->cur & 31] = bits;
+    of[S->cur & 31] = k;
     warp_barrier();
-    if (src < 0 || src > 31 || !(w.live >> src & 1)) {
+    // the source lane put its value here in this same shuffle (it may have exited since)
+    if (src < 0 || src > 31 || of[src] != k) {
         char buf[96];
         snprintf(buf, sizeof buf, "%s reads lane %d, which %s", what, src,
                  src < 0 || src > 31 || !(w.exists >> src & 1) ? "the block does not have" : "has exited");
         die_in_kernel("%s (an undefined value on a GPU)", buf);
     }
-    bits = w.slots[src];
-    warp_barrier();
-    return bits;
+    return slot[src];
 }
 
 }  // namespace detail
