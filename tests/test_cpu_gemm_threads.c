@@ -8,7 +8,9 @@
  *   depend on the slice it falls in: what keeps outputs independent of n_threads);
  * - the DC-AE row convolution at a real size: same bits at any thread count and in a band;
  * - with pthread OpenBLAS: its process-wide thread count is 1 only while libsana GEMMs run
- *   (nested, from several threads) and the application's value is back afterwards. */
+ *   (nested, from several threads) and the application's value is back afterwards;
+ * - with a DYNAMIC_ARCH OpenBLAS on an AVX2 CPU: after libsana's first GEMM OpenBLAS no longer
+ *   runs its Prescott (SSE3) fallback kernels (cpu_blas_core.c). */
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -20,6 +22,8 @@
 
 extern int openblas_get_num_threads(void) __attribute__((weak));
 extern void openblas_set_num_threads(int n) __attribute__((weak));
+extern char *openblas_get_corename(void) __attribute__((weak));
+extern void gotoblas_dynamic_init(void) __attribute__((weak));
 
 static void test_slices(void) {
     const int64_t dims[] = {1, 3, 4, 15, 16, 17, 33, 64, 100, 1000, 1152};
@@ -210,11 +214,27 @@ static void test_conv_band(void) {
     omp_set_num_threads(2);
 }
 
+static void test_blas_core(void) {
+    if (!openblas_get_corename || !gotoblas_dynamic_init || getenv("OPENBLAS_CORETYPE")) {
+        printf("test_cpu_gemm_threads: not a DYNAMIC_ARCH OpenBLAS, or OPENBLAS_CORETYPE set\n");
+        return;
+    }
+    float a = 1.0f, c = 0.0f;
+    sn_cpu_sgemm(0, 1, 1, 1, 1.0f, &a, 1, &a, 1, 0.0f, &c, 1); /* libsana's first GEMM, or a later one */
+    const char *core = openblas_get_corename();
+    printf("test_cpu_gemm_threads: OpenBLAS core %s\n", core ? core : "?");
+#if defined(__x86_64__) || defined(__i386__)
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        CHECK(core && strcmp(core, "Prescott") != 0, "an AVX2 CPU left on OpenBLAS's %s kernels", core);
+#endif
+}
+
 int main(void) {
     test_slices();
     test_products();
     test_conv_band();
     test_single_section();
     test_blas_guard();
+    test_blas_core();
     return tu_finish("test_cpu_gemm_threads");
 }

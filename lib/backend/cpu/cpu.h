@@ -37,6 +37,9 @@ int sn_cpu_blas_threading(void);
  * Nests; thread-safe. */
 void sn_cpu_blas_enter(void);
 void sn_cpu_blas_leave(void);
+/* Once per process: when OpenBLAS fell back to its Prescott kernels on a CPU it did not know,
+ * switch it to the kernels the CPU supports (cpu_blas_core.c). sn_cpu_blas_enter calls it. */
+void sn_cpu_blas_core_once(void);
 
 float sn_cpu_act(sn_act act, float x);
 

@@ -48,6 +48,7 @@ static int sn_blas_saved;  /* the application's OpenBLAS thread count, restored 
  * GEMM section, so that a product computed whole never starts an OpenMP team of its own and
  * computes the same whatever the thread count. */
 void sn_cpu_blas_enter(void) {
+    sn_cpu_blas_core_once();
     sn_threads_single_begin();
     if (!sn_blas_needs_guard()) return;
     pthread_mutex_lock(&sn_blas_lock);
