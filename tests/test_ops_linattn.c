@@ -63,6 +63,7 @@ int main(void) {
     check(1, 17, 3, 8, 8, 1e-15f, 11);
     check(2, 33, 2, 16, 16, 1e-15f, 21);
     check(2, 5, 4, 4, 6, 1e-8f, 31); /* dv != d */
+    check(1, 2100, 2, 8, 5, 1e-15f, 41); /* tokens over three chunks (cpu_linattn.c: 1024) */
     /* shape mismatch refused */
     sn_tensor q = mk(3, SN_SHAPE(1, 4, 8), 1), k = mk(3, SN_SHAPE(1, 5, 8), 2);
     sn_tensor y = mk(3, SN_SHAPE(1, 4, 8), 0);
