@@ -166,6 +166,15 @@ static void test_elementwise(void) {
         for (int j = 0; j < 3; j++)
             for (int k = 0; k < 4; k++) r[(k * 2 + i) * 3 + j] = F(a)[(i * 3 + j) * 4 + k];
     tu_check_close("permute", F(p), r, 24, 0);
+    /* [0, 2, 1, 3] (the cross-attention's heads): the last axis stays, rows are copied whole */
+    sn_tensor p4 = mk(4, SN_SHAPE(1, 3, 2, 4), 0), a4;
+    CHECK_OK(sn_tensor_reshape(&a, 4, SN_SHAPE(1, 2, 3, 4), &a4));
+    CHECK_OK(sn_permute(&a4, (const int32_t[]){0, 2, 1, 3}, &p4));
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 3; j++)
+            for (int k = 0; k < 4; k++) r[(j * 2 + i) * 4 + k] = F(a)[(i * 3 + j) * 4 + k];
+    tu_check_close("permute 0213", F(p4), r, 24, 0);
+    sn_tensor_free(&p4);
     sn_tensor_free(&a), sn_tensor_free(&b), sn_tensor_free(&c), sn_tensor_free(&y), sn_tensor_free(&p);
 }
 

@@ -1,15 +1,18 @@
 /* Elementwise ops, broadcasting binary ops, and permutes. */
 #include <math.h>
+#include <string.h>
 
 #include "backend/cpu/cpu.h"
 #include "core/pool.h"
 
+/* below -88.8 expf(-x) overflows to inf and x / inf = -0: the same value without glibc's slow
+ * overflow path */
+static inline float sn_silu(float x) { return x < -88.8f ? -0.0f : x / (1.0f + expf(-x)); }
+
 float sn_cpu_act(sn_act act, float x) {
     switch (act) {
     case SN_ACT_NONE: return x;
-    /* below -88.8 expf(-x) overflows to inf and x / inf = -0: the same value without glibc's
-     * slow overflow path */
-    case SN_ACT_SILU: return x < -88.8f ? -0.0f : x / (1.0f + expf(-x));
+    case SN_ACT_SILU: return sn_silu(x);
     case SN_ACT_RELU: return x > 0.0f ? x : 0.0f;
     case SN_ACT_GELU_TANH: {
         const float k = 0.7978845608028654f; /* sqrt(2/pi) */
@@ -18,6 +21,20 @@ float sn_cpu_act(sn_act act, float x) {
     case SN_ACT_GELU: return 0.5f * x * (1.0f + erff(x * 0.7071067811865476f));
     }
     return x;
+}
+
+void sn_cpu_act_row(sn_act act, float *y, int64_t n) {
+    switch (act) {
+    case SN_ACT_NONE: return;
+    case SN_ACT_SILU:
+        for (int64_t i = 0; i < n; i++) y[i] = sn_silu(y[i]);
+        return;
+    case SN_ACT_RELU:
+        for (int64_t i = 0; i < n; i++) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+        return;
+    default:
+        for (int64_t i = 0; i < n; i++) y[i] = sn_cpu_act(act, y[i]);
+    }
 }
 
 typedef struct {
@@ -87,15 +104,23 @@ sana_status sn_cpu_scale(sn_backend *be, const sn_tensor *x, float alpha, float 
     return SANA_OK;
 }
 
-static void sn_permute_range(void *p, int64_t i0, int64_t i1) {
+/* rows [r0, r1) of y (all of its axes but the last): one offset computed per row, then the
+ * row copied, contiguously when the last axes agree (the cross-attention's head permutes) */
+static void sn_permute_rows(void *p, int64_t r0, int64_t r1) {
     const sn_elem_job *j = p;
-    for (int64_t i = i0; i < i1; i++) {
-        int64_t rem = i, xo = 0;
-        for (int d = j->nd - 1; d >= 0; d--) {
+    const int last = j->nd - 1;
+    const int64_t n = j->shape[last], xs = j->stride[last];
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t rem = r, xo = 0;
+        for (int d = last - 1; d >= 0; d--) {
             xo += (rem % j->shape[d]) * j->stride[d];
             rem /= j->shape[d];
         }
-        j->Y[i] = j->X[xo];
+        const float *x = j->X + xo;
+        float *y = j->Y + r * n;
+        if (xs == 1) memcpy(y, x, (size_t)n * sizeof(float));
+        else
+            for (int64_t i = 0; i < n; i++) y[i] = x[i * xs];
     }
 }
 
@@ -114,6 +139,7 @@ sana_status sn_cpu_permute(sn_backend *be, const sn_tensor *x, const int32_t *pe
     }
     sn_elem_job j = {.X = SN_CF(x), .Y = SN_F(y), .nd = nd};
     for (int i = 0; i < SN_MAX_DIMS; i++) j.shape[i] = ys[i], j.stride[i] = i < nd ? ystr_x[i] : 0;
-    sn_parallel_for(sn_numel(x), sn_permute_range, &j);
+    if (nd < 1 || sn_numel(x) == 0) return SANA_OK;
+    sn_parallel_for(sn_numel(x) / ys[nd - 1], sn_permute_rows, &j);
     return SANA_OK;
 }

@@ -15,7 +15,9 @@ static void sn_glu_rows(void *p, int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; r++) {
         const float *value = j->X + r * 2 * F, *gate = value + F;
         float *yr = j->Y + r * F;
-        for (int64_t c = 0; c < F; c++) yr[c] = value[c] * sn_cpu_act(j->act, gate[c]);
+        for (int64_t c = 0; c < F; c++) yr[c] = gate[c];
+        sn_cpu_act_row(j->act, yr, F);
+        for (int64_t c = 0; c < F; c++) yr[c] *= value[c];
     }
 }
 

@@ -125,11 +125,12 @@ typedef struct {
 
 static void sn_bias_act_rows(void *p, int64_t i0, int64_t i1) {
     const sn_bias_act_job *j = p;
-    for (int64_t i = i0; i < i1; i++)
-        for (int64_t c = 0; c < j->N; c++) {
-            float v = j->Y[i * j->N + c] + (j->bias ? j->bias[c] : 0.0f);
-            j->Y[i * j->N + c] = sn_cpu_act(j->act, v);
-        }
+    for (int64_t i = i0; i < i1; i++) {
+        float *y = j->Y + i * j->N;
+        if (j->bias)
+            for (int64_t c = 0; c < j->N; c++) y[c] += j->bias[c];
+        sn_cpu_act_row(j->act, y, j->N);
+    }
 }
 
 sana_status sn_cpu_linear(sn_backend *be, const sn_tensor *x, const sn_tensor *w,
