@@ -109,8 +109,14 @@ int main(int argc, char **argv) {
     /* a checksum, so that a broken forward (NaN, zeros) shows in the output */
     float *host = malloc((size_t)sn_numel(&out) * sizeof(float));
     double checksum = 0;
+    uint64_t hash = 1469598103934665603ull; /* FNV-1a of the output's bits: same bits, same hash */
     if (host && sn_download_f32(&out, host) == SANA_OK)
-        for (int64_t i = 0; i < sn_numel(&out); i++) checksum += (double)host[i] * host[i];
+        for (int64_t i = 0; i < sn_numel(&out); i++) {
+            checksum += (double)host[i] * host[i];
+            uint32_t u;
+            memcpy(&u, &host[i], sizeof u);
+            hash = (hash ^ u) * 1099511628211ull;
+        }
     free(host);
 
     printf("{\"bench\": \"dit\", \"backend\": \"cpu\", \"model\": \"sana-%s\", \"params\": %lld, "
@@ -118,10 +124,12 @@ int main(int argc, char **argv) {
            "\"threads\": %d, \"build_random_s\": %.3f, \"prepare_text_s\": %.3f, "
            "\"forward_s\": %.3f, \"forward_mean_s\": %.3f, \"forward_cpu_s\": %.3f, "
            "\"repeat\": %d, "
-           "\"scratch_peak_mib\": %.1f, \"peak_rss_mib\": %.1f, \"out_sumsq\": %.6g}\n",
+           "\"scratch_peak_mib\": %.1f, \"peak_rss_mib\": %.1f, \"out_sumsq\": %.9g, "
+           "\"out_hash\": \"%016llx\"}\n",
            model, (long long)sn_dit_param_count(dit), size, (long long)side, (long long)side,
            batch, tokens, be->n_threads, t_build, t_text, best, total / repeat, fwd_cpu, repeat,
-           (double)be->scratch.peak / (1024.0 * 1024.0), peak_rss_mib(), checksum);
+           (double)be->scratch.peak / (1024.0 * 1024.0), peak_rss_mib(), checksum,
+           (unsigned long long)hash);
 
     sn_dit_text_free(text);
     sn_tensor_free(&emb), sn_tensor_free(&lat), sn_tensor_free(&out);

@@ -4,6 +4,16 @@
 
 #include "backend/backend.h"
 
+/* Hot elementwise loops built once per vector width (x86-64 with GCC or clang): the loader
+ * picks the widest the CPU has (an ifunc). The build is ISO C (-std=c11), where GCC does not
+ * contract a*b+c into an FMA, and these loops keep their order of operations per element, so
+ * every clone computes the same bits as the SSE2 baseline. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(__APPLE__)
+#define SN_CPU_VECTOR __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define SN_CPU_VECTOR
+#endif
+
 #define SN_F(t) ((float *)(t)->data)
 #define SN_CF(t) ((const float *)(t)->data)
 

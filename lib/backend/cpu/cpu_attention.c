@@ -17,10 +17,50 @@ static int sn_att_allowed(const sn_attn_params *p, int64_t i, int64_t j) {
     return !(p->causal && j > i) && !(p->window > 0 && j <= i - p->window);
 }
 
+/* exp(s - mx) in place and 1 / their sum (in double, in key order) */
+static float sn_att_exp_row(float mx, int64_t n, float *s) {
+    double sum = 0.0;
+    for (int64_t jj = 0; jj < n; jj++) {
+        /* below -104 expf rounds to +0 anyway (2^-150 = e^-103.97), but reaches it through glibc's
+         * slow underflow path: masked keys (a large negative bias) landed there for every query */
+        float e = s[jj] - mx;
+        s[jj] = e < -104.0f ? 0.0f : expf(e);
+        sum += s[jj];
+    }
+    return (float)(1.0 / sum);
+}
+
+/* The softmax of a row without soft-cap, causal or window limits (the DiT's cross-attention):
+ * the same operations as sn_att_softmax_row, in loops that vectorize. The maximum is taken over
+ * 16 interleaved partial maxima: the same value (a maximum does not depend on order; a +0 / -0
+ * tie gives the same s - mx). */
+static SN_CPU_VECTOR void sn_att_softmax_plain(const float *mrow, int64_t n, float *s) {
+    if (mrow)
+        for (int64_t jj = 0; jj < n; jj++) s[jj] += mrow[jj];
+    float part[16];
+    for (int k = 0; k < 16; k++) part[k] = -INFINITY;
+    int64_t jj = 0;
+    for (; jj + 16 <= n; jj += 16)
+        for (int k = 0; k < 16; k++) part[k] = s[jj + k] > part[k] ? s[jj + k] : part[k];
+    float mx = -INFINITY;
+    for (int k = 0; k < 16; k++) mx = part[k] > mx ? part[k] : mx;
+    for (; jj < n; jj++) mx = s[jj] > mx ? s[jj] : mx;
+    if (mx == -INFINITY) { /* nothing to attend to: zeros */
+        for (jj = 0; jj < n; jj++) s[jj] = 0.0f;
+        return;
+    }
+    const float inv = sn_att_exp_row(mx, n, s);
+    for (jj = 0; jj < n; jj++) s[jj] *= inv;
+}
+
 /* Scores s[n] of query row i over keys j0..j0+n-1 -> softmax weights in place; 0 when the row
  * has nothing to attend to. */
 static void sn_att_softmax_row(const sn_attn_params *p, const float *mrow, int64_t i, int64_t j0,
                                int64_t n, float *s) {
+    if (p->softcap <= 0.0f && !p->causal && p->window <= 0) {
+        sn_att_softmax_plain(mrow ? mrow + j0 : NULL, n, s);
+        return;
+    }
     float mx = -INFINITY;
     for (int64_t jj = 0; jj < n; jj++) {
         float a = s[jj];
@@ -34,15 +74,7 @@ static void sn_att_softmax_row(const sn_attn_params *p, const float *mrow, int64
         for (int64_t jj = 0; jj < n; jj++) s[jj] = 0.0f;
         return;
     }
-    double sum = 0.0;
-    for (int64_t jj = 0; jj < n; jj++) {
-        /* below -104 expf rounds to +0 anyway (2^-150 = e^-103.97), but reaches it through glibc's
-         * slow underflow path: masked keys (a large negative bias) landed there for every query */
-        float e = s[jj] - mx;
-        s[jj] = e < -104.0f ? 0.0f : expf(e);
-        sum += s[jj];
-    }
-    const float inv = (float)(1.0 / sum);
+    const float inv = sn_att_exp_row(mx, n, s);
     for (int64_t jj = 0; jj < n; jj++) s[jj] *= inv;
 }
 
@@ -69,6 +101,25 @@ static sn_att_plan sn_att_plan_of(int64_t B, int64_t Hq, int64_t Nq, int64_t Nk)
 size_t sn_cpu_attention_scratch(const sn_op_shape *s) {
     const sn_att_plan a = sn_att_plan_of(s->x->shape[0], s->x->shape[1], s->x->shape[2], s->w->shape[2]);
     return a.nt < 1 ? 0 : sn_arena_round((size_t)(a.nt * a.stride) * sizeof(float));
+}
+
+/* Y[m, Dv] = P[m, n] · V[n, Dv] as axpys over the keys in key order, zero weights skipped: an
+ * sgemm here sums in another order, which for the pad rows of Gemma-2's sliding layers (uniform
+ * weights over every key) drifted 10x further from the reference (test_prompt, 4.6e-7 ->
+ * 5.1e-6) */
+static SN_CPU_VECTOR void sn_att_pv(const float *P, int64_t m, int64_t n, const float *V,
+                                    int64_t Dv, float *Y) {
+    for (int64_t r = 0; r < m; r++) {
+        float *yi = Y + r * Dv;
+        const float *pr = P + r * n;
+        for (int64_t d = 0; d < Dv; d++) yi[d] = 0.0f;
+        for (int64_t jj = 0; jj < n; jj++) {
+            const float pj = pr[jj];
+            if (pj == 0.0f) continue;
+            const float *vj = V + jj * Dv;
+            for (int64_t d = 0; d < Dv; d++) yi[d] += pj * vj[d];
+        }
+    }
 }
 
 typedef struct {
@@ -109,20 +160,7 @@ static void sn_att_task(void *arg, int tid, int nt) {
                 j->M ? j->M + (b * j->mask_rows + (j->mask_rows > 1 ? i : 0)) * Nk : NULL;
             sn_att_softmax_row(p, mrow, i, j0, n, s + (i - i0) * n);
         }
-        /* Y = P·V as axpys over the keys in key order: an sgemm here sums in another order,
-         * which for the pad rows of Gemma-2's sliding layers (uniform weights over every key)
-         * drifted 10x further from the reference (test_prompt, 4.6e-7 -> 5.1e-6) */
-        for (int64_t r = 0; r < m; r++) {
-            float *yi = yb + r * Dv;
-            const float *pr = s + r * n;
-            for (int64_t d = 0; d < Dv; d++) yi[d] = 0.0f;
-            for (int64_t jj = 0; jj < n; jj++) {
-                const float pj = pr[jj];
-                if (pj == 0.0f) continue;
-                const float *vj = vb + (j0 + jj) * Dv;
-                for (int64_t d = 0; d < Dv; d++) yi[d] += pj * vj[d];
-            }
-        }
+        sn_att_pv(s, m, n, vb + j0 * Dv, Dv, yb);
     }
 }
 

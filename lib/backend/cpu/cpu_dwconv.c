@@ -15,7 +15,7 @@ typedef struct {
 } sn_dwconv_job;
 
 /* output rows i = (image, oy) */
-static void sn_dwconv_rows(void *p, int64_t i0, int64_t i1) {
+static SN_CPU_VECTOR void sn_dwconv_rows(void *p, int64_t i0, int64_t i1) {
     const sn_dwconv_job *j = p;
     const int64_t H = j->H, W = j->W, C = j->C, kh = j->kh, kw = j->kw, Ho = j->Ho, Wo = j->Wo;
     for (int64_t i = i0; i < i1; i++) {

@@ -9,7 +9,7 @@ typedef struct {
     sn_act act;
 } sn_gating_job;
 
-static void sn_glu_rows(void *p, int64_t r0, int64_t r1) {
+static SN_CPU_VECTOR void sn_glu_rows(void *p, int64_t r0, int64_t r1) {
     const sn_gating_job *j = p;
     const int64_t F = j->F;
     for (int64_t r = r0; r < r1; r++) {
@@ -30,7 +30,7 @@ sana_status sn_cpu_glu(sn_backend *be, const sn_tensor *x, sn_act act, sn_tensor
 }
 
 /* x[r] += gate[batch of r] * y[r]; here X is y and Y is x (the one written) */
-static void sn_gated_add_rows(void *p, int64_t r0, int64_t r1) {
+static SN_CPU_VECTOR void sn_gated_add_rows(void *p, int64_t r0, int64_t r1) {
     const sn_gating_job *j = p;
     const int64_t C = j->F;
     for (int64_t r = r0; r < r1; r++) {

@@ -123,7 +123,7 @@ typedef struct {
     sn_act act;
 } sn_bias_act_job;
 
-static void sn_bias_act_rows(void *p, int64_t i0, int64_t i1) {
+static SN_CPU_VECTOR void sn_bias_act_rows(void *p, int64_t i0, int64_t i1) {
     const sn_bias_act_job *j = p;
     for (int64_t i = i0; i < i1; i++) {
         float *y = j->Y + i * j->N;

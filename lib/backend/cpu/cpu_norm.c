@@ -11,7 +11,7 @@ typedef struct {
     float eps, w_offset;
 } sn_norm_job;
 
-static void sn_layer_norm_rows(void *p, int64_t r0, int64_t r1) {
+static SN_CPU_VECTOR void sn_layer_norm_rows(void *p, int64_t r0, int64_t r1) {
     const sn_norm_job *j = p;
     const int64_t C = j->C;
     for (int64_t r = r0; r < r1; r++) {
