@@ -38,6 +38,15 @@ constexpr bool kStackPerThread = true;
 constexpr bool kStackPerThread = false;
 #endif
 
+// Under AddressSanitizer every switch of stacks is announced, or ASan takes the jump for a huge
+// stack frame and warns that false reports may follow.
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#define CUEMU_ASAN(...) __VA_ARGS__
+#else
+#define CUEMU_ASAN(...)
+#endif
+
 namespace cuemu {
 namespace detail {
 thread_local uint3 t_thread_idx, t_block_idx;
@@ -59,6 +68,7 @@ struct Fiber {
     jmp_buf ctx;
     bool started = false;
     int index = 0;  // in Sched::fibers
+    CUEMU_ASAN(void *fake_stack = nullptr;)
     // TSan sees each CUDA thread as a fiber of its own (thread_tsan below); a stack between two
     // threads is this one (a jmp_buf is found only by the TSan fiber that saved it)
     CUEMU_TSAN(void *tsan_idle = nullptr;)
@@ -92,6 +102,7 @@ struct Sched {
     char *smem = nullptr;
     size_t smem_cap = 0, smem_bytes = 0;
     CUEMU_TSAN(void *tsan_home = nullptr; std::vector<void *> thread_tsan;)
+    CUEMU_ASAN(void *home_fake_stack = nullptr; const void *home_bottom = nullptr; size_t home_size = 0;)
     char block_begin, block_end, block_bar;  // addresses TSan synchronises on
 };
 
@@ -157,14 +168,23 @@ void enter(Sched *S, int t) {
     CUEMU_TSAN(__tsan_switch_to_fiber(S->thread_tsan[t], __tsan_switch_to_fiber_no_sync));
 }
 
-void to_home(Sched *S) {
+void to_home(Sched *S, Fiber *f) {
+    (void)f;
     CUEMU_TSAN(__tsan_switch_to_fiber(S->tsan_home, __tsan_switch_to_fiber_no_sync));
+    CUEMU_ASAN(__sanitizer_start_switch_fiber(&f->fake_stack, S->home_bottom, S->home_size));
     _longjmp(S->home, 1);
+}
+
+// On a fiber's stack, just switched to from the scheduler's (which ASan learns here).
+void landed(Sched *S, Fiber *f) {
+    (void)S, (void)f;
+    CUEMU_ASAN(__sanitizer_finish_switch_fiber(f->fake_stack, &S->home_bottom, &S->home_size));
 }
 
 void fiber_main() {
     Sched *S = tl_sched;
     Fiber *f = S->fiber;
+    landed(S, f);
     for (;;) {
         // run S->cur, then each thread not started yet that is next in the queue, on this stack
         for (;;) {
@@ -184,8 +204,9 @@ void fiber_main() {
         CUEMU_TSAN(__tsan_switch_to_fiber(f->tsan_idle, __tsan_switch_to_fiber_no_sync));
         if (!_setjmp(f->ctx)) {
             S->freed = true;
-            to_home(S);
+            to_home(S, f);
         }
+        landed(S, f);
         // handed a thread not started yet
         CUEMU_TSAN(__tsan_switch_to_fiber(S->thread_tsan[S->cur], __tsan_switch_to_fiber_no_sync));
     }
@@ -197,7 +218,8 @@ void yield(Sched *S, void *sync) {
     Fiber *f = S->fiber;
     (void)sync;
     CUEMU_TSAN(__tsan_release(sync));
-    if (!_setjmp(f->ctx)) to_home(S);
+    if (!_setjmp(f->ctx)) to_home(S, f);
+    landed(S, f);
     CUEMU_TSAN(__tsan_acquire(sync));
 }
 
@@ -244,6 +266,7 @@ void resume(Sched *S, int t) {
     S->cur = t;
     detail::t_thread_idx = S->tid[t];
     if (!_setjmp(S->home)) {
+        CUEMU_ASAN(__sanitizer_start_switch_fiber(&S->home_fake_stack, f->mem + f->bytes - kStackBytes, kStackBytes));
         if (!f->started) {
             f->started = true;
             CUEMU_TSAN(__tsan_switch_to_fiber(S->thread_tsan[t], __tsan_switch_to_fiber_no_sync));
@@ -253,6 +276,7 @@ void resume(Sched *S, int t) {
         CUEMU_TSAN(__tsan_switch_to_fiber(fresh ? f->tsan_idle : S->thread_tsan[t], __tsan_switch_to_fiber_no_sync));
         _longjmp(f->ctx, 1);
     }
+    CUEMU_ASAN(__sanitizer_finish_switch_fiber(S->home_fake_stack, nullptr, nullptr));
     if (!S->freed) stopped(S, S->cur);  // S->cur parked (the fiber may have run others before it)
     else if (!kStackPerThread) S->idle.push_back(fi);
 }
