@@ -41,8 +41,11 @@ static void tb_store(tb *t) {
     }
 }
 
+/* the kernel's buffer is exactly n elements of dt, so that an ASan build catches a kernel
+ * reading or writing past it */
 static tb tb_new(int dt, int64_t n) {
-    tb t = {dt, n, calloc((size_t)(n ? n : 1), 4), calloc((size_t)(n ? n : 1), 4)};
+    size_t es = dt == SN_F32 ? 4 : 2;
+    tb t = {dt, n, calloc((size_t)(n ? n : 1), es), calloc((size_t)(n ? n : 1), 4)};
     if (!t.d || !t.h) abort();
     return t;
 }
