@@ -72,6 +72,8 @@ struct State {
     size_t live_device = 0, quarantined = 0, quarantine_max = 0, total = 0;
     bool poison = true;
     int sm = 90, device = 0;
+    std::map<const void *, int> smem_limit;  // cudaFuncAttributeMaxDynamicSharedMemorySize by function
+    size_t smem_max = 48 << 10;             // the largest granted (the launcher cannot tell functions apart)
     std::vector<CUstream_st *> streams;  // every stream, for the "is anything capturing" checks
     CUstream_st legacy;                  // stream 0 (and cudaStreamLegacy / cudaStreamPerThread)
     unsigned long long next_capture = 1;
@@ -349,6 +351,11 @@ void fatal(const char *fmt, ...) {
 void submit(cudaStream_t stream, std::function<void()> work) { ret(enqueue(stream, std::move(work))); }
 
 void set_last_error(cudaError_t e) { ret(e); }
+
+size_t dyn_smem_limit() {
+    std::lock_guard<std::recursive_mutex> g(S().mu);
+    return S().smem_max;
+}
 
 void check_device(const void *p, size_t bytes, const char *what) {
     std::lock_guard<std::recursive_mutex> g(S().mu);
@@ -787,24 +794,30 @@ cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end) 
     return cudaSuccess;
 }
 
-// --- kernels' attributes (the launcher checks dynamic shared memory against the opt-in limit) -----
+// --- kernels' attributes: dynamic shared memory beyond 48 KiB must be asked for per function -----
 
 cudaError_t cudaFuncGetAttributes(struct cudaFuncAttributes *attr, const void *func) {
-    if (!attr || !func) return ret(cudaErrorInvalidValue);
+    if (!attr) return ret(cudaErrorInvalidValue);
+    if (!func) return ret(cudaErrorInvalidDeviceFunction);
     memset(attr, 0, sizeof *attr);
     attr->maxThreadsPerBlock = 1024;
     attr->numRegs = 64;
     attr->ptxVersion = attr->binaryVersion = S().sm;
+    std::lock_guard<std::recursive_mutex> g(S().mu);
+    auto it = S().smem_limit.find(func);
+    attr->maxDynamicSharedSizeBytes = it == S().smem_limit.end() ? 48 << 10 : it->second;
     return cudaSuccess;
 }
 
 cudaError_t cudaFuncSetAttribute(const void *func, enum cudaFuncAttribute attr, int value) {
     if (!func) return ret(cudaErrorInvalidDeviceFunction);
-    if (attr == cudaFuncAttributeMaxDynamicSharedMemorySize) {
-        int optin = 0;
-        cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0);
-        if (value < 0 || value > optin) return ret(cudaErrorInvalidValue);
-    }
+    if (attr != cudaFuncAttributeMaxDynamicSharedMemorySize) return cudaSuccess;  // hints: accepted
+    int optin = 0;
+    cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0);
+    if (value < 0 || value > optin) return ret(cudaErrorInvalidValue);
+    std::lock_guard<std::recursive_mutex> g(S().mu);
+    S().smem_limit[func] = value;
+    if ((size_t)value > S().smem_max) S().smem_max = (size_t)value;
     return cudaSuccess;
 }
 

@@ -18,6 +18,10 @@ cudaError_t enqueue(cudaStream_t stream, std::function<void()> work);
 // Sets the error cudaGetLastError / cudaPeekAtLastError return (launch errors of emulated kernels).
 void set_last_error(cudaError_t e);
 
+// The largest dynamic shared memory a launch may use (48 KiB unless cudaFuncSetAttribute raised it
+// for some function; the launcher cannot tell functions apart, so the largest grant counts).
+size_t dyn_smem_limit();
+
 // Aborts with `what` in the message unless [p, p + bytes) lies inside one live device allocation
 // (cudaMalloc'd and not freed); says so when it lies in freed memory.
 void check_device(const void *p, size_t bytes, const char *what);
