@@ -258,8 +258,17 @@ static sana_status g_nested_begin(sn_backend *be, sn_graph **g) {
     (void)g;
     return g_refuse("a nested graph run");
 }
+static sana_status g_nested_launch(sn_backend *be, sn_graph *g) {
+    (void)be;
+    (void)g;
+    return g_refuse("a graph launch");
+}
+static void g_graph_free(sn_backend *be, sn_graph *g) { sn_cuda_of(be)->run_ops->graph_free(be, g); }
 static sana_status g_memory(sn_backend *be, size_t *in_use, size_t *peak) {
     return sn_cuda_of(be)->run_ops->memory(be, in_use, peak);
+}
+static size_t g_scratch_bytes(sn_backend *be, const sn_op_shape *s) {
+    return sn_cuda_of(be)->run_ops->scratch_bytes(be, s);
 }
 
 static const sn_ops sn_cuda_graph_ops = {
@@ -295,7 +304,11 @@ static const sn_ops sn_cuda_graph_ops = {
     .shortcut_avg = g_shortcut_avg,
     .linear_attention_state = g_linear_attention_state,
     .linear_attention_apply = g_linear_attention_apply,
+    .scratch_bytes = g_scratch_bytes,
     .graph_begin = g_nested_begin,
+    .graph_end = sn_cuda_graph_end, /* sn_graph_run ends the graph through this table */
+    .graph_launch = g_nested_launch,
+    .graph_free = g_graph_free,
     .memory = g_memory,
 };
 
