@@ -201,9 +201,11 @@ bool is_pinned(const void *p) {
     return b && b->kind == PINNED;
 }
 
+// cudaMalloc returns at least 256-byte aligned memory. Exactly `bytes` are asked of the host
+// allocator, so an AddressSanitizer build reports a kernel reading or writing past the end.
 void *alloc_raw(size_t bytes) {
-    size_t n = (bytes + 255) & ~(size_t)255;  // cudaMalloc returns at least 256-byte aligned memory
-    return aligned_alloc(256, n ? n : 256);
+    void *p = nullptr;
+    return posix_memalign(&p, 256, bytes ? bytes : 1) == 0 ? p : nullptr;
 }
 
 void release_quarantine(size_t keep) {
@@ -236,7 +238,7 @@ cudaError_t device_alloc(void **p, size_t bytes, const char *call) {
         m = alloc_raw(bytes);
         if (!m) return ret(cudaErrorMemoryAllocation);
     }
-    if (st.poison) memset(m, 0xFF, rounded);
+    if (st.poison) memset(m, 0xFF, bytes);
     st.freed.erase((uintptr_t)m);  // a quarantined block is never handed out while still listed
     st.live[(uintptr_t)m] = Block{bytes, DEVICE};
     st.live_device += rounded;
@@ -258,13 +260,13 @@ cudaError_t device_free(void *p, const char *call) {
             cuemu::fatal("%s(%p): points into an allocation, not at its start", call, p);
         cuemu::fatal("%s(%p): not a pointer cudaMalloc returned", call, p);
     }
-    size_t rounded = (it->second.bytes + 255) & ~(size_t)255;
+    size_t bytes = it->second.bytes, rounded = (bytes + 255) & ~(size_t)255;
     st.live_device -= rounded;
     st.live.erase(it);
-    if (st.poison) memset(p, 0xFF, rounded);
-    st.freed[(uintptr_t)p] = rounded;
+    if (st.poison) memset(p, 0xFF, bytes);
+    st.freed[(uintptr_t)p] = bytes;
     st.freed_order.push_back((uintptr_t)p);
-    st.quarantined += rounded;
+    st.quarantined += bytes;
     release_quarantine(st.quarantine_max);
     return cudaSuccess;
 }
