@@ -289,24 +289,26 @@ static void test_norms(void) {
             tb shift = tb_rand(dt, B * C, 73, 0.5f), scale = tb_rand(dt, B * C, 74, 0.5f);
             for (int64_t i = 0; i < n; i++) x.h[i] = round_to(dt, x.h[i] + 1.5f); /* a mean far from 0 */
             tb_store(&x);
-            for (int mode = 0; mode < 2; mode++) { /* 0: w, b, shift, scale; 1: none */
+            for (int mode = 0; mode < 3; mode++) { /* w, b, shift, scale (rms: 1 + w); none; w only (rms: w) */
+                int uw = mode != 1, ub = mode == 0;
+                float off = mode == 2 ? 0.0f : 1.0f;
                 tb y = tb_out(dt, n);
                 float *ref = fbuf(n);
                 sn_tensor xc = ct(x.h, 3, SH[si]), yc = ct(ref, 3, SH[si]), wc = ct(w.h, 1, &C), bc = ct(b.h, 1, &C);
                 sn_tensor shc = ct(shift.h, 2, SN_SHAPE(B, C)), scc = ct(scale.h, 2, SN_SHAPE(B, C));
-                CHECK_OK(sn_layer_norm(&xc, mode ? NULL : &wc, mode ? NULL : &bc, mode ? NULL : &shc,
-                                       mode ? NULL : &scc, 1e-6f, &yc));
-                CHECK(sn_k_layer_norm(x.d, y.d, dt, mode ? NULL : w.d, mode ? NULL : b.d, wdt, mode ? NULL : shift.d,
-                                      mode ? NULL : scale.d, B * N, C, N, 1e-6f, NULL) == 0,
+                CHECK_OK(sn_layer_norm(&xc, uw ? &wc : NULL, ub ? &bc : NULL, ub ? &shc : NULL, ub ? &scc : NULL, 1e-6f,
+                                       &yc));
+                CHECK(sn_k_layer_norm(x.d, y.d, dt, uw ? w.d : NULL, ub ? b.d : NULL, wdt, ub ? shift.d : NULL,
+                                      ub ? scale.d : NULL, B * N, C, N, 1e-6f, NULL) == 0,
                       "launch");
                 char det[48];
-                snprintf(det, sizeof det, "C %lld %s", (long long)C, mode ? "plain" : "affine + modulation");
+                snprintf(det, sizeof det, "C %lld %s", (long long)C,
+                         mode == 0 ? "affine + modulation" : mode == 1 ? "plain" : "w only");
                 close_to("layer_norm", dt, det, &y, ref, tol_of(dt));
                 tb_free(&y);
                 y = tb_out(dt, n);
-                CHECK_OK(sn_rms_norm(&xc, mode ? NULL : &wc, mode ? NULL : &bc, 1.0f, 1e-6f, &yc));
-                CHECK(sn_k_rms_norm(x.d, y.d, dt, mode ? NULL : w.d, mode ? NULL : b.d, wdt, 1.0f, B * N, C, 1e-6f,
-                                    NULL) == 0,
+                CHECK_OK(sn_rms_norm(&xc, uw ? &wc : NULL, ub ? &bc : NULL, off, 1e-6f, &yc));
+                CHECK(sn_k_rms_norm(x.d, y.d, dt, uw ? w.d : NULL, ub ? b.d : NULL, wdt, off, B * N, C, 1e-6f, NULL) == 0,
                       "launch");
                 close_to("rms_norm", dt, det, &y, ref, tol_of(dt));
                 tb_free(&y), free(ref);
