@@ -15,6 +15,19 @@ static void run_all(void) {
     CHECK_OK(sn_linear(&x.g, &w.g, &b.g, SN_ACT_GELU_TANH, &y.g));
     compare("linear + bias + gelu_tanh", &y);
 
+    /* a bias 16 bytes into its buffer (a view, as fused weights give): the fused epilogue's
+     * algorithm must be chosen for that alignment, not for a fresh allocation's 256 bytes */
+    int64_t off = 16 / (int64_t)sn_dtype_size(gpu->act_dtype);
+    pair bb16 = mk(1, SN_SHAPE(48 + off), 19);
+    sn_tensor bvc = bb16.c, bvg = bb16.g;
+    bvc.shape[0] = bvg.shape[0] = 48;
+    bvc.data = (char *)bb16.c.data + off * 4;
+    bvg.data = (char *)bb16.g.data + 16;
+    CHECK_OK(sn_linear(&x.c, &w.c, &bvc, SN_ACT_NONE, &y.c));
+    CHECK_OK(sn_linear(&x.g, &w.g, &bvg, SN_ACT_NONE, &y.g));
+    compare("linear + bias 16 bytes into its buffer", &y);
+    done(&bb16);
+
     pair a3 = mk(3, SN_SHAPE(3, 17, 32), 4), b3 = mk(3, SN_SHAPE(3, 24, 32), 5), y3 = mk(3, SN_SHAPE(3, 17, 24), 0);
     CHECK_OK(sn_matmul(&a3.c, &b3.c, 1, 0.25f, &y3.c));
     CHECK_OK(sn_matmul(&a3.g, &b3.g, 1, 0.25f, &y3.g));

@@ -19,6 +19,7 @@ typedef struct sn_gemm_key {
     int64_t M, N, K, batch, lda, ldb, ldy, stride_a, stride_b, stride_y;
     sn_dtype ab_type, y_type, bias_type;
     uint32_t align_a, align_b, align_y; /* bytes every address of the operand is a multiple of */
+    uint32_t align_bias;                /* the same for the fused bias (0: none) */
 } sn_gemm_key;
 
 struct sn_gemm_plan {
@@ -102,7 +103,11 @@ static int sn_heuristic(sn_cuda *c, sn_gemm_plan *p, cublasLtMatmulAlgo_t *algo)
     return 1;
 }
 
-static sana_status sn_plan_build(sn_cuda *c, sn_gemm_plan *p) {
+/* bias: the fused bias of the call the plan is built for. cuBLASLt's heuristic reads the
+ * descriptor's bias pointer (without dereferencing it) to learn the bias alignment it may
+ * assume (cublasLt.h, CUBLASLT_MATMUL_DESC_BIAS_POINTER), so it is set before the heuristic runs;
+ * the alignment is part of the plan key, so later calls of the plan have a bias aligned alike. */
+static sana_status sn_plan_build(sn_cuda *c, sn_gemm_plan *p, const void *bias) {
     const sn_gemm_key *k = &p->key;
     SN_TRY(sn_cuda_lt_check(cublasLtMatmulDescCreate(&p->op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "matmul desc"));
     cublasOperation_t ta = k->trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, tb = CUBLAS_OP_N;
@@ -115,6 +120,9 @@ static sana_status sn_plan_build(sn_cuda *c, sn_gemm_plan *p) {
         cudaDataType_t bt = sn_lt_type(k->bias_type);
         SN_TRY(sn_cuda_lt_check(
             cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bt, sizeof bt), "bias type"));
+        SN_TRY(sn_cuda_lt_check(
+            cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias),
+            "bias pointer"));
     }
     if (k->fixed_algo && k->batch > 1) {
         /* the algorithm of the batch-1 problem, then the real batch count, if that algorithm takes it */
@@ -139,7 +147,7 @@ static sana_status sn_plan_build(sn_cuda *c, sn_gemm_plan *p) {
     return SANA_OK;
 }
 
-static sana_status sn_plan_get(sn_cuda *c, const sn_gemm_key *key, sn_gemm_plan **out) {
+static sana_status sn_plan_get(sn_cuda *c, const sn_gemm_key *key, const void *bias, sn_gemm_plan **out) {
     for (int i = 0; i < c->n_plans; i++)
         if (!memcmp(&c->plans[i].key, key, sizeof *key)) {
             *out = &c->plans[i];
@@ -158,7 +166,7 @@ static sana_status sn_plan_get(sn_cuda *c, const sn_gemm_key *key, sn_gemm_plan 
         sn_plan_destroy(p);
     }
     p->key = *key;
-    sana_status st = sn_plan_build(c, p);
+    sana_status st = sn_plan_build(c, p, bias);
     if (st != SANA_OK) {
         sn_plan_destroy(p);
         p->key = *key; /* an empty plan with ok = 0: the caller falls back */
@@ -227,15 +235,18 @@ sana_status sn_cuda_gemm(sn_backend *be, const sn_gemm_args *g) {
     if (ep >= 0 && bias_ok && (g->bias || g->act != SN_ACT_NONE)) {
         key.epilogue = ep;
         key.bias_type = g->bias ? g->bias_type : g->y_type;
+        key.align_bias = g->bias ? sn_align_of(g->bias, 0, g->bias_type, 0) : 0;
         sn_gemm_plan *p;
-        if (sn_plan_get(c, &key, &p) == SANA_OK && p->ok) return sn_run_plan(be, p, g, "gemm (fused epilogue)");
+        if (sn_plan_get(c, &key, g->bias, &p) == SANA_OK && p->ok)
+            return sn_run_plan(be, p, g, "gemm (fused epilogue)");
         sn_error_clear();
     }
     /* plain GEMM, then bias / activation in one elementwise pass */
     key.epilogue = CUBLASLT_EPILOGUE_DEFAULT;
     key.bias_type = g->y_type;
+    key.align_bias = 0;
     sn_gemm_plan *p;
-    SN_TRY(sn_plan_get(c, &key, &p));
+    SN_TRY(sn_plan_get(c, &key, NULL, &p));
     if (!p->ok)
         return sn_fail(SANA_ERR_BACKEND,
                        "cublasLt: no algorithm for a %lldx%lldx%lld GEMM (batch %lld; operands aligned to %u/%u/%u "
