@@ -301,7 +301,7 @@ void run(const Run &r) {
         // all of this batch entry is read (C included) before any of D is written: C may be D
         for (int64_t j = 0; j < r.n; j++)
             for (int64_t i = 0; i < r.m; i++) {
-                const float *x = &at[(size_t)(i * r.k)], *y = &bt[(size_t)(j * r.k)];
+                const float *x = at.data() + i * r.k, *y = bt.data() + j * r.k;
                 double acc = 0.0;
                 for (int64_t l = 0; l < r.k; l++) acc += (double)x[l] * (double)y[l];
                 float v = r.alpha * (float)acc;
