@@ -612,7 +612,11 @@ static void test_empty(void) {
     CHECK(v == 1.0f, "an empty op wrote %g", v);
 }
 
+int cuemu_detects_races(void); /* tests/cuemu/cuemu_sched.cc */
+
 int main(void) {
+    /* the *_races build must run the race-detecting scheduler (libsana brings the plain one too) */
+    if (getenv("CUEMU_EXPECT_RACES")) CHECK(cuemu_detects_races() == 1, "the plain cuemu scheduler got linked");
     CHECK_OK(sn_backend_cpu_create(1, &cpu));
     test_convert_fill();
     test_bias_act();

@@ -397,6 +397,13 @@ void launch(dim3 grid, dim3 block, size_t smem, cudaStream_t s, std::function<vo
     submit(s, [grid, block, smem, body = std::move(body), name]() { run_grid(grid, block, smem, body, name); });
 }
 
+}  // namespace cuemu
+
+// 1 in the race-detecting build of the scheduler: a test can check that it got that one.
+extern "C" int cuemu_detects_races(void) { return CUEMU_TSAN(1 +) 0; }
+
+namespace cuemu {
+
 void *dyn_smem() {
     Sched *S = current("dyn_smem");
     return S->smem_bytes ? S->smem : nullptr;
