@@ -106,9 +106,16 @@ sn_backend *sn_backend_bind_call(sn_backend *be) {
     return prev;
 }
 
+/* Same kind of backend on the same device. By name, not by ops table: a backend capturing a graph
+ * has its table swapped for a recording one (same name), and a forward inside the capture must
+ * still run on it, not on the model's own backend outside the capture. */
+static int sn_same_kind(const sn_backend *a, const sn_backend *b) {
+    return a->ops == b->ops || (strcmp(a->ops->name, b->ops->name) == 0 && a->device == b->device);
+}
+
 sn_backend *sn_backend_for_call(sn_backend *own) {
     sn_backend *b = sn_call_be;
-    if (b && own && b->ops == own->ops && b->act_dtype == own->act_dtype &&
+    if (b && own && sn_same_kind(b, own) && b->act_dtype == own->act_dtype &&
         b->weight_dtype == own->weight_dtype)
         return b;
     return own;
