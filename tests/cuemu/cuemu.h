@@ -38,8 +38,8 @@ void warp_barrier();   // every non-exited lane of the caller's warp
 int lane();            // the caller's lane in its warp (linear thread index % 32)
 void *warp_scratch();  // >= 64 KiB per warp, the same pointer for all its lanes
 
-// --- what the runtime provides (tests/cuemu/cuemu_runtime_min.cc, or a fuller replacement) -----
-// Runs `work` (one launch) in stream order; the minimal runtime runs it at once.
+// --- what the runtime provides (tests/cuemu/cuemu_runtime.cc) ----------------------------------
+// Runs `work` (one launch) in stream order: at once, or recorded while the stream captures a graph.
 void submit(cudaStream_t s, std::function<void()> work);
 // Records a launch error the next cudaGetLastError / cudaPeekAtLastError returns.
 void set_last_error(cudaError_t e);
