@@ -102,6 +102,9 @@ static void dit_case(const char *model) {
     sn_dit *dm = NULL;
     sn_dit_text *tm = NULL;
     if (own) CHECK_OK(sn_dit_load(own, dir, NULL, &dm));
+    /* the weights went up on own's stream; the forwards read them on gpu's (sana_model_load
+     * synchronises the same way) */
+    if (own) CHECK_OK(sn_backend_sync(own));
     sn_backend *prev = sn_backend_bind_call(gpu);
     if (dm) CHECK_OK(sn_dit_prepare_text(dm, &eg, mask, &tm));
     dit_call bound = {dm, tm, &xg, &og, xh, t, sprint ? g : NULL};

@@ -20,6 +20,10 @@
 // cudaDeviceSynchronize while some stream captures, and a captured async copy from pageable host
 // memory (the graph would read that host buffer at every replay), fail the capture the same way.
 //
+// CUEMU_ASYNC=1 defers work instead: each stream's operations run in order only when something
+// waits for them (stream / event / device synchronisation, a synchronous copy, a copy into
+// pageable memory, cudaFree), so host code that rewrites pinned memory a queued copy has yet to
+// read, or reads results it never waited for, gets wrong values as on a GPU.
 // CUEMU_SM (default 90) is the compute capability reported; CUEMU_STATS=1 prints counters at exit.
 #include "cuemu_runtime.h"
 
@@ -41,12 +45,17 @@ struct CUstream_st {
     cudaStreamCaptureMode mode = cudaStreamCaptureModeGlobal;
     unsigned long long capture_id = 0;
     std::vector<std::function<void()>> nodes;
+    // CUEMU_ASYNC: work queued, run at the next point that waits for it
+    std::deque<std::function<void()>> pending;
+    unsigned long long pushed = 0, done = 0;
 };
 struct CUevent_st {
     unsigned flags = 0;
     bool recorded = false;
     unsigned long long capture_id = 0;  // nonzero: last recorded inside that capture
     double ms = 0;
+    CUstream_st *stream = nullptr;  // where it was last recorded, after how many ops
+    unsigned long long seq = 0;
 };
 struct CUgraph_st {
     std::vector<std::function<void()>> nodes;
@@ -81,12 +90,14 @@ struct State {
     unsigned long long n_submit = 0, n_captured = 0, n_replayed = 0, n_graph_launch = 0, n_malloc = 0,
                        n_malloc_in_capture = 0, n_capture_fail = 0;
     size_t peak_device = 0;
-    bool stats = false;
+    bool stats = false, async = false;
     State();
     ~State();
 };
 
 void release_quarantine(size_t keep);
+void flush(CUstream_st *s, unsigned long long upto);
+void flush_all();
 
 size_t parse_bytes(const char *s, size_t dflt) {
     if (!s || !*s) return dflt;
@@ -112,6 +123,8 @@ State::State() {
     if (sm_env && *sm_env) sm = atoi(sm_env);
     const char *st = getenv("CUEMU_STATS");
     stats = st && *st && strcmp(st, "0") != 0;
+    const char *as = getenv("CUEMU_ASYNC");
+    async = as && *as && strcmp(as, "0") != 0;
     legacy.flags = 0;
 }
 
@@ -257,6 +270,7 @@ cudaError_t device_free(void *p, const char *call) {
     std::lock_guard<std::recursive_mutex> g(st.mu);
     if (!p) return cudaSuccess;
     if (any_capturing_global()) return refuse_in_capture(nullptr, call, cudaErrorStreamCaptureUnsupported);
+    flush_all();  // cudaFree waits for the device
     auto it = st.live.find((uintptr_t)p);
     if (it == st.live.end() || it->second.kind != DEVICE) {
         if (in_freed((uintptr_t)p)) cuemu::fatal("%s(%p): double free (the block was freed before)", call, p);
@@ -313,6 +327,22 @@ void check_copy(void *dst, const void *src, size_t n, cudaMemcpyKind kind, const
     else check_range(src, n, PINNED, what);
 }
 
+// CUEMU_ASYNC: runs a stream's queued work until `upto` ops of it have run.
+void flush(CUstream_st *s, unsigned long long upto) {
+    while (s->done < upto && !s->pending.empty()) {
+        std::function<void()> w = std::move(s->pending.front());
+        s->pending.pop_front();
+        s->done++;
+        w();
+    }
+}
+
+void flush_all() {
+    State &st = S();
+    flush(&st.legacy, st.legacy.pushed);
+    for (size_t i = 0; i < st.streams.size(); i++) flush(st.streams[i], st.streams[i]->pushed);
+}
+
 double now_ms() {
     using namespace std::chrono;
     return duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
@@ -339,6 +369,11 @@ cudaError_t enqueue(cudaStream_t stream, std::function<void()> work) {
             return cudaSuccess;
         }
         st.n_submit++;
+        if (st.async) {  // run when something waits for it (flush)
+            s->pending.push_back(std::move(work));
+            s->pushed++;
+            return cudaSuccess;
+        }
     }
     work();
     return cudaSuccess;
@@ -501,6 +536,7 @@ cudaError_t cudaDeviceGetAttribute(int *value, enum cudaDeviceAttr attr, int dev
 cudaError_t cudaDeviceSynchronize(void) {
     std::lock_guard<std::recursive_mutex> g(S().mu);
     if (any_capturing()) return refuse_in_capture(nullptr, "cudaDeviceSynchronize", cudaErrorStreamCaptureUnsupported);
+    flush_all();
     return cudaSuccess;
 }
 
@@ -553,6 +589,7 @@ cudaError_t cudaFreeHost(void *p) {
     std::lock_guard<std::recursive_mutex> g(st.mu);
     if (!p) return cudaSuccess;
     if (any_capturing_global()) return refuse_in_capture(nullptr, "cudaFreeHost", cudaErrorStreamCaptureUnsupported);
+    flush_all();  // as cudaFree
     auto it = st.live.find((uintptr_t)p);
     if (it == st.live.end() || it->second.kind != PINNED)
         cuemu::fatal("cudaFreeHost(%p): not a live cudaMallocHost block (double free, or device memory)", p);
@@ -579,13 +616,40 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, cudaMemcpyKind
                                          cudaErrorStreamCaptureUnsupported);
         }
     }
-    return ret(cuemu::enqueue(s, [=] {
-        {
-            std::lock_guard<std::recursive_mutex> g(S().mu);
-            check_copy(dst, src, n, kind, "cudaMemcpyAsync (when it ran)");
-        }
-        if (n) memmove(dst, src, n);
-    }));
+    // Pageable host memory is copied at the call as CUDA does (the source staged before it
+    // returns, a pageable destination written before it returns); pinned memory is read and
+    // written when the copy runs, which CUEMU_ASYNC puts off until something waits for it.
+    bool pageable_src, pageable_dst;
+    {
+        std::lock_guard<std::recursive_mutex> g(st.mu);
+        pageable_src = !is_device(src) && !is_pinned(src);
+        pageable_dst = !is_device(dst) && !is_pinned(dst);
+    }
+    cudaError_t e;
+    if (pageable_src && st.async) {
+        std::vector<unsigned char> staged((const unsigned char *)src, (const unsigned char *)src + n);
+        e = cuemu::enqueue(s, [=] {
+            {
+                std::lock_guard<std::recursive_mutex> g(S().mu);
+                check_copy(dst, staged.data(), n, kind, "cudaMemcpyAsync (when it ran)");
+            }
+            if (n) memmove(dst, staged.data(), n);
+        });
+    } else {
+        e = cuemu::enqueue(s, [=] {
+            {
+                std::lock_guard<std::recursive_mutex> g(S().mu);
+                check_copy(dst, src, n, kind, "cudaMemcpyAsync (when it ran)");
+            }
+            if (n) memmove(dst, src, n);
+        });
+    }
+    if (e == cudaSuccess && pageable_dst && st.async) {
+        std::lock_guard<std::recursive_mutex> g(st.mu);
+        CUstream_st *cs = stream_of(s);
+        if (!cs->capturing) flush(cs, cs->pushed);
+    }
+    return ret(e);
 }
 
 cudaError_t cudaMemcpy(void *dst, const void *src, size_t n, cudaMemcpyKind kind) {
@@ -593,7 +657,10 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t n, cudaMemcpyKind kind
         std::lock_guard<std::recursive_mutex> g(S().mu);
         if (any_capturing()) return refuse_in_capture(nullptr, "cudaMemcpy", cudaErrorStreamCaptureImplicit);
     }
-    return cudaMemcpyAsync(dst, src, n, kind, nullptr);
+    cudaError_t e = cudaMemcpyAsync(dst, src, n, kind, nullptr);
+    std::lock_guard<std::recursive_mutex> g(S().mu);
+    flush(&S().legacy, S().legacy.pushed);  // synchronous: done when it returns
+    return e;
 }
 
 cudaError_t cudaMemsetAsync(void *p, int value, size_t n, cudaStream_t s) {
@@ -613,7 +680,10 @@ cudaError_t cudaMemset(void *p, int value, size_t n) {
         std::lock_guard<std::recursive_mutex> g(S().mu);
         if (any_capturing()) return refuse_in_capture(nullptr, "cudaMemset", cudaErrorStreamCaptureImplicit);
     }
-    return cudaMemsetAsync(p, value, n, nullptr);
+    cudaError_t e = cudaMemsetAsync(p, value, n, nullptr);
+    std::lock_guard<std::recursive_mutex> g(S().mu);
+    flush(&S().legacy, S().legacy.pushed);
+    return e;
 }
 
 // --- streams -------------------------------------------------------------------------------------
@@ -636,6 +706,7 @@ cudaError_t cudaStreamDestroy(cudaStream_t s) {
     for (size_t i = 0; i < v.size(); i++)
         if (v[i] == s) {
             if (s->capturing) cuemu::fatal("cudaStreamDestroy(%p) while it captures a graph", (void *)s);
+            flush(s, s->pushed);  // its queued work still completes
             v.erase(v.begin() + (long)i);
             delete s;
             return cudaSuccess;
@@ -650,6 +721,7 @@ cudaError_t cudaStreamSynchronize(cudaStream_t s) {
     if (x->capturing) return refuse_in_capture(x, "cudaStreamSynchronize", cudaErrorStreamCaptureUnsupported);
     if (x == &S().legacy && any_capturing())
         return refuse_in_capture(nullptr, "cudaStreamSynchronize(legacy stream)", cudaErrorStreamCaptureImplicit);
+    flush(x, x->pushed);
     return cudaSuccess;
 }
 
@@ -658,13 +730,16 @@ cudaError_t cudaStreamQuery(cudaStream_t s) {
     if (!known_stream(s)) return ret(cudaErrorInvalidResourceHandle);
     CUstream_st *x = stream_of(s);
     if (x->capturing) return refuse_in_capture(x, "cudaStreamQuery", cudaErrorStreamCaptureUnsupported);
+    flush(x, x->pushed);
     return cudaSuccess;
 }
 
 cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned int flags) {
     (void)flags;
     if (!known_stream(s) || !e) return ret(cudaErrorInvalidResourceHandle);
-    return cudaSuccess;  // everything before the event has run already
+    std::lock_guard<std::recursive_mutex> g(S().mu);
+    if (e->stream && known_stream(e->stream) && !e->stream->capturing) flush(e->stream, e->seq);
+    return cudaSuccess;
 }
 
 cudaError_t cudaStreamBeginCapture(cudaStream_t s, enum cudaStreamCaptureMode mode) {
@@ -775,6 +850,8 @@ cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) {
     e->recorded = true;
     e->capture_id = x->capturing ? x->capture_id : 0;
     if (!x->capturing) e->ms = now_ms();
+    e->stream = x->capturing ? nullptr : x;
+    e->seq = x->pushed;
     return cudaSuccess;
 }
 
@@ -786,6 +863,8 @@ static cudaError_t event_wait(cudaEvent_t e, const char *call) {
         for (CUstream_st *x : S().streams)
             if (x->capturing && x->capture_id == e->capture_id)
                 return refuse_in_capture(x, call, cudaErrorStreamCaptureUnsupported);
+    // CUEMU_ASYNC: what was queued before the record runs now
+    if (e->stream && known_stream(e->stream) && !e->stream->capturing) flush(e->stream, e->seq);
     return cudaSuccess;
 }
 
