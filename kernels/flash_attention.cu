@@ -40,6 +40,7 @@
 // The PTX instructions themselves are wrapped in ptx.cuh (tests/cuemu/ptx.cuh emulates them on the
 // CPU, from the ISA's rules, for test_cuemu_attention).
 #include <limits.h>
+#include <string.h>
 
 #include "common.cuh"
 #include "kernels.h"
@@ -66,12 +67,16 @@ __device__ __forceinline__ uint32_t pack2(float lo, float hi);
 template <>
 __device__ __forceinline__ uint32_t pack2<__nv_bfloat16>(float lo, float hi) {
     __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);  // .x (low half) = lo
-    return *reinterpret_cast<uint32_t *>(&v);
+    uint32_t u;
+    memcpy(&u, &v, 4);  // not a cast pointer: that breaks C++ aliasing rules (g++ under cuemu)
+    return u;
 }
 template <>
 __device__ __forceinline__ uint32_t pack2<__half>(float lo, float hi) {
     __half2 v = __floats2half2_rn(lo, hi);
-    return *reinterpret_cast<uint32_t *>(&v);
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    return u;
 }
 
 // Rows [r0, r0 + ROWS) of a dense [n, D] matrix into shared s (row stride LD); rows >= n are zeros.
