@@ -37,6 +37,9 @@ void block_barrier();  // __syncthreads: every thread of the block
 void warp_barrier();   // every non-exited lane of the caller's warp
 int lane();            // the caller's lane in its warp (linear thread index % 32)
 void *warp_scratch();  // >= 64 KiB per warp, the same pointer for all its lanes
+// differs for every block this OS thread runs, never 0: per-thread state a shim keeps (ptx.cuh's
+// cp.async queues) stamped with another block's serial is stale
+uint64_t block_serial();
 
 // --- what the runtime provides (tests/cuemu/cuemu_runtime.cc) ----------------------------------
 // Runs `work` (one launch) in stream order: at once, or recorded while the stream captures a graph.

@@ -306,7 +306,10 @@ const char *state_name(State s) {
     abort();
 }
 
+thread_local uint64_t tl_block_serial;
+
 void run_block(Sched *S) {
+    tl_block_serial++;
     S->done = S->block_waiting = 0;
     S->queue.clear();
     S->qhead = 0;
@@ -422,6 +425,11 @@ void warp_barrier() {
 }
 
 int lane() { return current("lane")->cur & 31; }
+
+uint64_t block_serial() {
+    current("block_serial");
+    return tl_block_serial;
+}
 
 void *warp_scratch() {
     Sched *S = current("warp_scratch");
