@@ -28,7 +28,6 @@
 #ifndef SANA_CUEMU_PTX_FRAG_H
 #define SANA_CUEMU_PTX_FRAG_H
 
-#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -43,11 +42,16 @@ static inline float cuemu_bf16_f32(uint16_t h) {
 }
 
 static inline float cuemu_f16_f32(uint16_t h) {
-    int e = (h >> 10) & 31, m = h & 1023;
-    float v = e == 0    ? ldexpf((float)m, -24)                         /* zero, subnormal */
-              : e == 31 ? (m ? NAN : INFINITY)
-                        : ldexpf((float)(m | 1024), e - 25);
-    return (h & 0x8000) ? -v : v;
+    uint32_t e = (h >> 10) & 31, m = h & 1023, u;
+    float f;
+    if (e == 0) {
+        f = (float)m * (1.0f / 16777216.0f); /* zero, subnormal: m 2^-24, exact */
+        return (h & 0x8000) ? -f : f;
+    }
+    /* normal: rebias the exponent (15 -> 127); inf and NaN keep an all-ones exponent */
+    u = (uint32_t)(h & 0x8000) << 16 | (e == 31 ? 255u : e + 112) << 23 | m << 13;
+    memcpy(&f, &u, 4);
+    return f;
 }
 
 static inline float cuemu_elem(uint32_t reg, int half, int type) {
@@ -92,18 +96,23 @@ typedef struct cuemu_mma_frag {
  * product are summed in double with C, then rounded to float once (the GPU's internal
  * accumulation order and precision are not specified; this is the exact sum, rounded). */
 static inline void cuemu_mma_lane(const cuemu_mma_frag *all, int type, int lane, const float c[4], float d[4]) {
-    for (int e = 0; e < 4; e++) {
-        int row, col;
-        cuemu_mma_c_pos(lane, e, &row, &col);
-        double s = c[e];
-        for (int k = 0; k < 16; k++) {
+    /* this lane's outputs lie in two rows of A (c0, c1: one row; c2, c3: the other) and two
+     * columns of B (c0, c2: one; c1, c3: the other): gathered once */
+    double a[2][16], b[2][16];
+    int row[4], col[4];
+    for (int e = 0; e < 4; e++) cuemu_mma_c_pos(lane, e, &row[e], &col[e]);
+    for (int k = 0; k < 16; k++)
+        for (int h = 0; h < 2; h++) {
             int la, ia, lb, ib;
-            cuemu_mma_a_owner(row, k, &la, &ia);
-            cuemu_mma_b_owner(k, col, &lb, &ib);
-            double x = cuemu_elem(all[la].a[ia >> 1], ia & 1, type);
-            double y = cuemu_elem(all[lb].b[ib >> 1], ib & 1, type);
-            s += x * y;
+            cuemu_mma_a_owner(row[2 * h], k, &la, &ia);
+            cuemu_mma_b_owner(k, col[h], &lb, &ib);
+            a[h][k] = cuemu_elem(all[la].a[ia >> 1], ia & 1, type);
+            b[h][k] = cuemu_elem(all[lb].b[ib >> 1], ib & 1, type);
         }
+    for (int e = 0; e < 4; e++) {
+        const double *x = a[e >> 1], *y = b[e & 1];
+        double s = c[e];
+        for (int k = 0; k < 16; k++) s += x[k] * y[k];
         d[e] = (float)s;
     }
 }
