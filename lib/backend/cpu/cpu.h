@@ -7,7 +7,8 @@
 /* Hot elementwise loops built once per vector width (x86-64 with GCC or clang): the loader
  * picks the widest the CPU has (an ifunc). The build is ISO C (-std=c11), where GCC does not
  * contract a*b+c into an FMA, and these loops keep their order of operations per element, so
- * every clone computes the same bits as the SSE2 baseline. */
+ * with GCC every clone computes the same bits as the SSE2 baseline (clang contracts within an
+ * expression by default, so its AVX-512 clone may differ in the last bits). */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(__APPLE__)
 #define SN_CPU_VECTOR __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
