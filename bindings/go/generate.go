@@ -82,13 +82,9 @@ func (c *Context) GenerateBatch(ctx context.Context, m *Model, opts GenerateOpti
 		p.guidance_scale = C.float(opts.GuidanceScale)
 	}
 	p.pag_scale = C.float(opts.PAGScale)
-	if len(opts.PAGLayers) > 0 {
-		layers := (*C.int32_t)(C.malloc(C.size_t(4 * len(opts.PAGLayers))))
-		defer C.free(unsafe.Pointer(layers))
-		copy(unsafe.Slice((*int32)(unsafe.Pointer(layers)), len(opts.PAGLayers)), opts.PAGLayers)
-		p.pag_layers = layers
-		p.n_pag_layers = C.int32_t(len(opts.PAGLayers))
-	}
+	p.pag_layers = cInt32s(opts.PAGLayers)
+	defer C.free(unsafe.Pointer(p.pag_layers))
+	p.n_pag_layers = C.int32_t(len(opts.PAGLayers))
 	if opts.MaxSequenceLength > 0 {
 		p.max_sequence_length = C.int32_t(opts.MaxSequenceLength)
 	}
@@ -162,4 +158,15 @@ func toRGBA(im *C.sana_image) *image.RGBA {
 		}
 	}
 	return dst
+}
+
+// cInt32s copies v into C memory (nil when v is empty; C.free takes nil): a params struct
+// passed to C may point only to C memory. The caller frees it with C.free.
+func cInt32s(v []int32) *C.int32_t {
+	if len(v) == 0 {
+		return nil
+	}
+	p := (*C.int32_t)(C.malloc(C.size_t(4 * len(v))))
+	copy(unsafe.Slice((*int32)(unsafe.Pointer(p)), len(v)), v)
+	return p
 }

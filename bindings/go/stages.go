@@ -100,14 +100,9 @@ func (c *Context) Denoise(ctx context.Context, m *Model, latents *Tensor, opts D
 		p.guidance_scale = C.float(opts.GuidanceScale)
 	}
 	p.pag_scale = C.float(opts.PAGScale)
-	if len(opts.PAGLayers) > 0 {
-		// The params struct is passed to C: what it points to must be C memory.
-		layers := (*C.int32_t)(C.malloc(C.size_t(4 * len(opts.PAGLayers))))
-		defer C.free(unsafe.Pointer(layers))
-		copy(unsafe.Slice((*int32)(unsafe.Pointer(layers)), len(opts.PAGLayers)), opts.PAGLayers)
-		p.pag_layers = layers
-		p.n_pag_layers = C.int32_t(len(opts.PAGLayers))
-	}
+	p.pag_layers = cInt32s(opts.PAGLayers)
+	defer C.free(unsafe.Pointer(p.pag_layers))
+	p.n_pag_layers = C.int32_t(len(opts.PAGLayers))
 	p.first_step = C.int32_t(opts.FirstStep)
 	p.seed = C.uint64_t(opts.Seed)
 
