@@ -1,6 +1,7 @@
 package sana
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -383,5 +384,24 @@ func TestLogCallback(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("no tokenizer message at debug level: %q", got)
+	}
+}
+
+// The PAG layer list reaches C: guidance on layer 0 and on layer 1 give different images, and
+// both differ from no PAG.
+func TestGeneratePAGLayers(t *testing.T) {
+	c := cpuContext(t)
+	m := tinyModel(t, c)
+	gen := func(layers []int32, scale float32) []byte {
+		o := small
+		o.PAGScale, o.PAGLayers = scale, layers
+		img, err := c.Generate(context.Background(), m, o)
+		unlessNotImplemented(t, "sana_generate with PAG", err)
+		return img.Pix
+	}
+	none, l0, l1 := gen(nil, 0), gen([]int32{0}, 2), gen([]int32{1}, 2)
+	if bytes.Equal(none, l0) || bytes.Equal(l0, l1) {
+		t.Fatalf("PAG layers had no effect (no PAG == layer 0: %v, layer 0 == layer 1: %v)",
+			bytes.Equal(none, l0), bytes.Equal(l0, l1))
 	}
 }
