@@ -90,13 +90,11 @@ func (c *Context) GenerateBatch(ctx context.Context, m *Model, opts GenerateOpti
 	}
 	p.decode_memory_budget = C.size_t(opts.DecodeMemoryBudget)
 
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	if c.ptr == nil || m.ptr == nil {
-		return nil, ErrClosed
+	done, err := rlockUse(c, m)
+	if err != nil {
+		return nil, err
 	}
+	defer done()
 	if opts.Sampler != nil {
 		opts.Sampler.mu.RLock()
 		defer opts.Sampler.mu.RUnlock()
@@ -169,4 +167,18 @@ func cInt32s(v []int32) *C.int32_t {
 	p := (*C.int32_t)(C.malloc(C.size_t(4 * len(v))))
 	copy(unsafe.Slice((*int32)(unsafe.Pointer(p)), len(v)), v)
 	return p
+}
+
+// rlockUse read-locks a context and a model for one call, always in that order (one order for
+// every call, so two calls cannot deadlock), and refuses either one closed. The caller defers
+// the returned release.
+func rlockUse(c *Context, m *Model) (func(), error) {
+	c.mu.RLock()
+	m.mu.RLock()
+	if c.ptr == nil || m.ptr == nil {
+		m.mu.RUnlock()
+		c.mu.RUnlock()
+		return nil, ErrClosed
+	}
+	return func() { m.mu.RUnlock(); c.mu.RUnlock() }, nil
 }

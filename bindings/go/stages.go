@@ -54,13 +54,11 @@ func (c *Context) EncodePrompt(ctx context.Context, m *Model, prompts []string, 
 		texts[i] = C.CString(s)
 		defer C.free(unsafe.Pointer(texts[i]))
 	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	if c.ptr == nil || m.ptr == nil {
-		return nil, nil, ErrClosed
+	done, err := rlockUse(c, m)
+	if err != nil {
+		return nil, nil, err
 	}
+	defer done()
 	var e, k *C.sana_tensor
 	stop := c.watch(ctx)
 	status := C.sana_encode_prompt(c.ptr, m.ptr, &texts[0], C.int32_t(len(prompts)), &p, &e, &k)
@@ -106,13 +104,11 @@ func (c *Context) Denoise(ctx context.Context, m *Model, latents *Tensor, opts D
 	p.first_step = C.int32_t(opts.FirstStep)
 	p.seed = C.uint64_t(opts.Seed)
 
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	if c.ptr == nil || m.ptr == nil {
-		return ErrClosed
+	done, err := rlockUse(c, m)
+	if err != nil {
+		return err
 	}
+	defer done()
 	if opts.Sampler != nil {
 		opts.Sampler.mu.RLock()
 		defer opts.Sampler.mu.RUnlock()
@@ -177,13 +173,11 @@ func (c *Context) DecodeLatents(ctx context.Context, m *Model, latents *Tensor, 
 			p.tile_stride = C.int32_t(opts.TileStride)
 		}
 	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	if c.ptr == nil || m.ptr == nil {
-		return nil, ErrClosed
+	done, err := rlockUse(c, m)
+	if err != nil {
+		return nil, err
 	}
+	defer done()
 	unlock, err := rlockTensors(latents)
 	if err != nil {
 		return nil, err
@@ -221,13 +215,11 @@ func (c *Context) EncodeImage(ctx context.Context, m *Model, img image.Image) (*
 	if err := cancelledBefore(ctx, "sana_encode_image"); err != nil {
 		return nil, err
 	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	if c.ptr == nil || m.ptr == nil {
-		return nil, ErrClosed
+	done, err := rlockUse(c, m)
+	if err != nil {
+		return nil, err
 	}
+	defer done()
 	im, err := func() (*C.sana_image, error) {
 		runtime.LockOSThread() // fromImage's error text is the thread's
 		defer runtime.UnlockOSThread()
