@@ -15,7 +15,7 @@ typedef struct tap_store {
     int count;
 } tap_store;
 
-static void tap_fn(void *user, const char *name, int64_t b, const sn_tensor *t) {
+static void tap_fn(void *user, const char *name, int64_t b, sn_tensor *t) {
     tap_store *s = user;
     if (b != 0 || s->count >= 64) return;
     int i = s->count++;

@@ -17,7 +17,7 @@ typedef struct layer_check {
     int seen;
 } layer_check;
 
-static sana_status check_layer(int32_t layer, const sn_tensor *x, void *user) {
+static sana_status check_layer(int32_t layer, sn_tensor *x, void *user) {
     layer_check *lc = user;
     char name[32];
     if (layer < 0) snprintf(name, sizeof name, "embed");

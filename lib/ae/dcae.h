@@ -71,9 +71,13 @@ sana_status sn_dcae_check_latents(const sn_dcae *ae, int32_t ndim, const int64_t
 
 /* Debug/test tap: called with diffusers module names ("decoder.stem", "decoder.up_blocks.5.0",
  * "decoder.up_blocks.4.1.attn", "decoder.norm_out", "encoder.down_blocks.0.1", ...) and the
- * module's output for batch element `b` ([1, C, H, W]). Only called by untiled decodes (one
- * band) and by encodes. */
-typedef void (*sn_dcae_tap_fn)(void *user, const char *name, int64_t b, const sn_tensor *t);
+ * module's output for batch element `b` ([1, C, H, W]). Called by one-band decodes, by encodes,
+ * and by tiled decodes, whose tiles' names are prefixed "tiles.<k>." (k: the tile's index in
+ * raster order within image b; a latent no larger than one tile is decoded untiled, unprefixed).
+ * The tap may overwrite t's values (not its shape, dtype or storage): the model goes on from
+ * what it leaves there. Tests use that to feed every stage of one backend the other backend's
+ * input (teacher forcing). */
+typedef void (*sn_dcae_tap_fn)(void *user, const char *name, int64_t b, sn_tensor *t);
 
 typedef struct sn_dcae_decode_opts {
     /* Exact (bit-identical) banded decode: the attention stages run on the whole latent, the

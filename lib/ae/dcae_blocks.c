@@ -27,7 +27,7 @@ sana_status sn_dcae_copy_rows(const sn_tensor *src, int64_t src_r0, sn_tensor *d
     return SANA_OK;
 }
 
-void sn_dcae_tap_call(const sn_dcae_tap *tap, const sn_tensor *t, const char *fmt, ...) {
+void sn_dcae_tap_call(const sn_dcae_tap *tap, sn_tensor *t, const char *fmt, ...) {
     if (!tap || !tap->fn) return;
     char name[128];
     va_list ap;

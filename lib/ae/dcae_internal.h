@@ -143,7 +143,7 @@ typedef struct sn_dcae_tap {
     void *user;
     int64_t b;
 } sn_dcae_tap;
-void sn_dcae_tap_call(const sn_dcae_tap *tap, const sn_tensor *t, const char *fmt, ...)
+void sn_dcae_tap_call(const sn_dcae_tap *tap, sn_tensor *t, const char *fmt, ...)
     SN_PRINTF(3, 4);
 
 sana_status sn_dcae_evit_forward(sn_dcae_mem *m, const sn_dcae *ae, const sn_dcae_block_w *blk,

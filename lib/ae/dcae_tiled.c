@@ -8,6 +8,7 @@
  * at the right and bottom edges): its input and output on the device from the scratch arena,
  * with room after them for its decode, and two rows of tiles on the host. Every tile reuses
  * them, so tiles after the first allocate nothing. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,12 +141,27 @@ static sana_status sn_dcae_tiled(const sn_dcae *ae, const sn_tensor *in, int64_t
 typedef struct sn_dcae_dec_user {
     const sn_dcae_decode_opts *o;
     sn_dcae_decode_stats *stats;
+    sn_dcae_tap_fn tap; /* the caller's tap, or NULL */
+    void *tap_user;
+    int64_t b, tile; /* the tile being decoded: image b, index in raster order */
 } sn_dcae_dec_user;
+
+/* The caller's tap inside a tile: "tiles.<k>." before the module name, so that the stages of
+ * overlapping tiles keep apart. */
+static void sn_dcae_tile_tap(void *user, const char *name, int64_t b, sn_tensor *t) {
+    const sn_dcae_dec_user *u = user;
+    char full[160];
+    snprintf(full, sizeof full, "tiles.%lld.%s", (long long)u->tile, name);
+    u->tap(u->tap_user, full, b, t);
+}
 
 static sana_status sn_dcae_decode_tile(const sn_dcae *ae, const sn_tensor *in, int64_t b, void *user,
                                        sn_tensor *out) {
     sn_dcae_dec_user *u = user;
-    return sn_dcae_decode_image(ae, in, u->o, b, out, u->stats);
+    if (b != u->b) u->b = b, u->tile = 0;
+    sana_status s = sn_dcae_decode_image(ae, in, u->o, b, out, u->stats);
+    u->tile++;
+    return s;
 }
 
 static sana_status sn_dcae_decode_tile_need(const sn_dcae *ae, const sn_tensor *in, void *user, size_t *bytes) {
@@ -163,8 +179,7 @@ sana_status sn_dcae_decode_tiled(const sn_dcae *ae, const sn_tensor *z, const sn
                        "%lld with stride <= size", (long long)ts, (long long)st, (long long)f);
     sn_dcae_decode_opts inner = *o;
     inner.tiled = 0;
-    inner.tap = NULL;
-    sn_dcae_dec_user u = {&inner, stats};
+    sn_dcae_dec_user u = {&inner, stats, o->tap, o->tap_user, -1, 0};
     if (h <= ts / f && w <= ts / f) { /* diffusers tiles only latents larger than one tile */
         const size_t es = sn_dtype_size(z->dtype);
         for (int64_t b = 0; b < z->shape[0]; b++) {
@@ -176,6 +191,7 @@ sana_status sn_dcae_decode_tiled(const sn_dcae *ae, const sn_tensor *z, const sn
         }
         return SANA_OK;
     }
+    if (o->tap) inner.tap = sn_dcae_tile_tap, inner.tap_user = &u;
     return sn_dcae_tiled(ae, z, ts / f, st / f, f, 1, ts - st, st, sn_dcae_decode_tile, sn_dcae_decode_tile_need,
                          &u, y);
 }

@@ -46,8 +46,10 @@ struct sn_prompt_cache *sn_gemma_uncond_cache(const sn_gemma *g);
 
 /* Called by a forward with intermediate results: layer -1 is the scaled embedding, layer i the
  * residual stream after decoder layer i (before the final norm), as transformers' hooks see
- * them. `x` is [B, L, hidden] on the backend, valid during the call only. */
-typedef sana_status (*sn_gemma_layer_fn)(int32_t layer, const sn_tensor *x, void *user_data);
+ * them. `x` is [B, L, hidden] on the backend, valid during the call only. The callback may
+ * overwrite x's values (not its shape, dtype or storage): the forward goes on from what it
+ * leaves there (tests feed each layer of one backend the other backend's input). */
+typedef sana_status (*sn_gemma_layer_fn)(int32_t layer, sn_tensor *x, void *user_data);
 
 /* The encoder over B right-padded sequences of length L: ids [B * L] and mask [B * L] (host;
  * 1 = token, 0 = padding; NULL = all tokens). Writes last_hidden_state to `out` [B, L, hidden]
