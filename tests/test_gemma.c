@@ -27,7 +27,7 @@ static sana_status check_layer(int32_t layer, sn_tensor *x, void *user) {
     if (tu_golden(lc->c, name, &ref) == 0 && ref.f && ref.n == n) {
         float *got = malloc(n * sizeof(float));
         CHECK_OK(sn_download_f32(x, got));
-        tr_check_rows(name, got, ref.f, lc->mask, n / H, H, tu_case_tol(lc->c, name));
+        tr_check_rows(name, got, ref.f, lc->mask, n / H, H, tu_case_tol(lc->c, name), 1);
         free(got);
     } else {
         CHECK(0, "%s: golden missing or %zu values for %zu", name, ref.n, n);
@@ -55,7 +55,7 @@ static void run_case(const char *name, int per_layer) {
     CHECK(ref.n == (size_t)(B * L * H), "golden has %zu values", ref.n);
     if (ref.n == (size_t)(B * L * H))
         tr_check_rows("last_hidden_state", out.data, ref.f, mask_t.i, (size_t)(B * L), (size_t)H,
-                      tu_case_tol(c, "last_hidden_state"));
+                      tu_case_tol(c, "last_hidden_state"), 1);
     sn_tensor_free(&out);
     free(ids), free(mask);
     tu_tensor_free(&ids_t), tu_tensor_free(&mask_t), tu_tensor_free(&ref);

@@ -23,8 +23,9 @@ static float *download(const sn_tensor *t) {
     return h;
 }
 
-/* Embeddings are compared on their mask rows (and all rows); masks exactly. */
-static void compare(const tu_case *c, const char *name, const char *mask_name, const sn_tensor *t) {
+/* Embeddings are compared on their mask rows, then on their pad rows (against the golden with
+ * exact padding, else they must be zero); masks exactly. */
+static void compare(const tu_case *c, const char *name, const char *mask_name, const sn_tensor *t, int exact) {
     tu_tensor ref, m;
     memset(&m, 0, sizeof m);
     if (tu_golden(c, name, &ref) == 0 && (!mask_name || tu_golden(c, mask_name, &m) == 0)) {
@@ -36,7 +37,7 @@ static void compare(const tu_case *c, const char *name, const char *mask_name, c
             for (size_t i = 0; i < ref.n; i++) rf[i] = (float)ref.i[i];
         }
         CHECK(ref.n == n, "%s: %zu golden values for %zu", name, ref.n, n);
-        if (ref.n == n && mask_name) tr_check_rows(name, got, rf, m.i, n / H, H, tu_case_tol(c, name));
+        if (ref.n == n && mask_name) tr_check_rows(name, got, rf, m.i, n / H, H, tu_case_tol(c, name), exact);
         else if (ref.n == n) {
             printf("  %-31s rel err %.3g (tol %.3g)\n", name, tu_rel_err(got, rf, n), tu_case_tol(c, name));
             tu_check_close(name, got, rf, n, tu_case_tol(c, name));
@@ -65,16 +66,40 @@ static void run_case(const char *name) {
         tu_golden(c, cJSON_GetArrayItem(inputs, i)->valuestring, &text[i]);
         prompts[i] = text[i].text ? text[i].text : "";
     }
-    printf("%s: %d prompt(s), chi %d\n", name, n, p.complex_human_instruction);
-    sn_tensor ce, cm, ue, um;
-    CHECK_OK(sn_prompt_encode_cfg(cache, tok, gm, prompts, n, "", &p, &ce, &cm, &ue, &um));
-    if (ce.data) {
-        compare(c, "prompt_embeds", "prompt_attention_mask", &ce);
-        compare(c, "prompt_attention_mask", NULL, &cm);
-        compare(c, "negative_prompt_embeds", "negative_prompt_attention_mask", &ue);
-        compare(c, "negative_prompt_attention_mask", NULL, &um);
+    /* exact padding first (every row against the golden), then the default: the mask rows within
+     * 1e-6 of it (attention is causal and the run only stops earlier; the same sums, some in
+     * another order where a vector loop over the keys ends elsewhere) */
+    float *exact_out[2] = {NULL, NULL};
+    for (int exact = 1; exact >= 0; exact--) {
+        p.exact_padding = exact;
+        printf("%s: %d prompt(s), chi %d, exact padding %d\n", name, n, p.complex_human_instruction, exact);
+        sn_tensor ce, cm, ue, um;
+        CHECK_OK(sn_prompt_encode_cfg(cache, tok, gm, prompts, n, "", &p, &ce, &cm, &ue, &um));
+        if (!ce.data) continue;
+        compare(c, "prompt_embeds", "prompt_attention_mask", &ce, exact);
+        compare(c, "prompt_attention_mask", NULL, &cm, exact);
+        compare(c, "negative_prompt_embeds", "negative_prompt_attention_mask", &ue, exact);
+        compare(c, "negative_prompt_attention_mask", NULL, &um, exact);
+        const sn_tensor *embs[2] = {&ce, &ue}, *masks[2] = {&cm, &um};
+        for (int k = 0; k < 2; k++) {
+            float *e = download(embs[k]), *m = download(masks[k]);
+            int64_t rows = sn_numel(masks[k]), H = embs[k]->shape[2];
+            double worst = 0, scale = 0;
+            for (int64_t r = 0; r < rows && !exact && exact_out[k]; r++)
+                for (int64_t j = 0; j < H && m[r] != 0.0f; j++) {
+                    worst = fmax(worst, fabs((double)e[r * H + j] - exact_out[k][r * H + j]));
+                    scale = fmax(scale, fabs((double)exact_out[k][r * H + j]));
+                }
+            if (!exact) printf("  %s mask rows against the exact-padding run: max abs diff %.3g of max %.3g\n",
+                               k ? "uncond" : "cond", worst, scale);
+            CHECK(worst <= 1e-6 * scale, "%s: mask rows %.3g from the exact-padding run", k ? "uncond" : "cond", worst);
+            if (exact) exact_out[k] = e;
+            else free(e);
+            free(m);
+        }
         sn_tensor_free(&ce), sn_tensor_free(&cm), sn_tensor_free(&ue), sn_tensor_free(&um);
     }
+    free(exact_out[0]), free(exact_out[1]);
     for (int32_t i = 0; i < n && i < 4; i++) tu_tensor_free(&text[i]);
 }
 
@@ -145,9 +170,10 @@ static void test_nvlabs(void) {
     sn_tensor ce, cm, ue, um;
     CHECK_OK(sn_prompt_encode_cfg(cache, tok, gm, prompt, 1, "", &p, &ce, &cm, &ue, &um));
     if (ce.data) {
-        compare(c, "prompt_embeds", "prompt_attention_mask", &ce);
-        compare(c, "negative_prompt_embeds", "negative_prompt_attention_mask", &ue);
-        compare(c, "prompt_attention_mask", NULL, &um); /* the positive mask, in the uncond slot */
+        compare(c, "prompt_embeds", "prompt_attention_mask", &ce, 0);
+        /* NVlabs' uncond branch attends the negative's pad rows: they are always exact */
+        compare(c, "negative_prompt_embeds", "negative_prompt_attention_mask", &ue, 1);
+        compare(c, "prompt_attention_mask", NULL, &um, 0); /* the positive mask, in the uncond slot */
         sn_tensor_free(&ce), sn_tensor_free(&cm), sn_tensor_free(&ue), sn_tensor_free(&um);
     }
 }
@@ -167,14 +193,15 @@ int main(void) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(cases[i]);
     int64_t hits = 0, misses = 0;
     sn_prompt_cache_stats(cache, &hits, &misses);
-    CHECK(misses == 1 && hits == 4, "the negative \"\" was encoded %lld times (%lld reuses)", (long long)misses,
+    /* once per padding mode */
+    CHECK(misses == 2 && hits == 8, "the negative \"\" was encoded %lld times (%lld reuses)", (long long)misses,
           (long long)hits);
 
     /* cache NULL: the encoder's own cache; a second generation reuses the negative */
     const char *one[1] = {"a red car"};
     for (int r = 0; r < 2; r++) {
         sn_tensor ce, cm, ue, um;
-        CHECK_OK(sn_prompt_encode_cfg(NULL, tok, gm, one, 1, "blurry", &(sn_prompt_params){1, 300, 0, NULL}, &ce, &cm,
+        CHECK_OK(sn_prompt_encode_cfg(NULL, tok, gm, one, 1, "blurry", &(sn_prompt_params){.complex_human_instruction = 1, .max_sequence_length = 300}, &ce, &cm,
                                       &ue, &um));
         if (ce.data) sn_tensor_free(&ce), sn_tensor_free(&cm), sn_tensor_free(&ue), sn_tensor_free(&um);
     }

@@ -8,7 +8,7 @@
 #include "harness.h"
 #include "text_rows.h"
 
-static void compare(const char *case_name, const char *out, const char *mask_name, const sana_tensor *t) {
+static void compare(const char *case_name, const char *out, const char *mask_name, const sana_tensor *t, int exact) {
     const tu_case *c = tu_case_require(case_name);
     tu_tensor ref, m;
     if (tu_golden(c, out, &ref) || tu_golden(c, mask_name, &m)) return;
@@ -17,7 +17,7 @@ static void compare(const char *case_name, const char *out, const char *mask_nam
     if (ref.n == n) {
         float *got = malloc(n * sizeof(float));
         CHECK_OK(sana_tensor_read(t, got, n));
-        tr_check_rows(out, got, ref.f, m.i, n / H, H, tu_case_tol(c, out));
+        tr_check_rows(out, got, ref.f, m.i, n / H, H, tu_case_tol(c, out), exact);
         free(got);
     }
     tu_tensor_free(&ref), tu_tensor_free(&m);
@@ -60,7 +60,7 @@ int main(void) {
               sana_tensor_dim(m, 1) == 300,
           "shapes");
     if (e && m) {
-        compare("prompt/chi", "prompt_embeds", "prompt_attention_mask", e);
+        compare("prompt/chi", "prompt_embeds", "prompt_attention_mask", e, 0);
         compare_mask("prompt/chi", "prompt_attention_mask", m);
     }
     sana_tensor_free(e), sana_tensor_free(m);
@@ -70,19 +70,25 @@ int main(void) {
     ep.complex_human_instruction = 0;
     CHECK_OK(sana_encode_prompt(ctx, model, prompt, 1, &ep, &e, &m));
     if (e && m) {
-        compare("prompt/no_chi", "prompt_embeds", "prompt_attention_mask", e);
+        compare("prompt/no_chi", "prompt_embeds", "prompt_attention_mask", e, 0);
         compare_mask("prompt/no_chi", "prompt_attention_mask", m);
     }
     sana_tensor_free(e), sana_tensor_free(m);
-    /* the negative prompt: a prompt without the instruction */
+    /* the negative prompt: a prompt without the instruction; its pad rows zero (default), as
+     * the reference computes them (exact_padding), and so in NVlabs mode */
     const char *neg[2] = {"", ""};
-    CHECK_OK(sana_encode_prompt(ctx, model, neg, 2, &ep, &e, &m));
-    if (e && m) {
-        CHECK(sana_tensor_dim(e, 0) == 2, "batch of 2");
-        compare("prompt/chi_batch2", "negative_prompt_embeds", "negative_prompt_attention_mask", e);
-        compare_mask("prompt/chi_batch2", "negative_prompt_attention_mask", m);
+    for (int mode = 0; mode < 3; mode++) {
+        ep.exact_padding = mode == 1;
+        ep.nvlabs_compat = mode == 2;
+        CHECK_OK(sana_encode_prompt(ctx, model, neg, 2, &ep, &e, &m));
+        if (e && m) {
+            CHECK(sana_tensor_dim(e, 0) == 2, "batch of 2");
+            compare("prompt/chi_batch2", "negative_prompt_embeds", "negative_prompt_attention_mask", e, mode > 0);
+            compare_mask("prompt/chi_batch2", "negative_prompt_attention_mask", m);
+        }
+        sana_tensor_free(e), sana_tensor_free(m);
     }
-    sana_tensor_free(e), sana_tensor_free(m);
+    ep.exact_padding = ep.nvlabs_compat = 0;
 
     /* refusals: they name the problem and leave the outputs NULL */
     e = m = (sana_tensor *)1;

@@ -172,7 +172,7 @@ def main():
     ids = (torch.arange(B2 * T) * 7919 % 4096).reshape(B2, T).to(dev)
     amask = torch.zeros(B2, T, dtype=torch.long, device=dev)
     amask[:B, :120] = 1  # the prompt's tokens, then padding
-    amask[B:, :] = 1  # the negative prompt's rows (CFG) attend everywhere, as in sana-bench
+    amask[B:, :1] = 1  # the negative prompt "": <bos> only, as in sana-bench
     x0 = torch.randn(B, 32, h, w, generator=g).to(dev, dtype)
     gscale = a.guidance * 0.1 if sprint else a.guidance
 

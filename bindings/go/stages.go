@@ -27,6 +27,7 @@ type EncodeOptions struct {
 	NoComplexHumanInstruct bool // set for the negative prompt of CFG
 	MaxSequenceLength      int  // 0 = 300
 	NVlabsCompat           bool // the NVlabs code's prompt handling instead of diffusers'
+	ExactPadding           bool // padding rows as the reference computes them (default: zero)
 }
 
 // EncodePrompt encodes prompts to the DiT's text conditioning: embeddings [n, L, hidden] and
@@ -46,6 +47,9 @@ func (c *Context) EncodePrompt(ctx context.Context, m *Model, prompts []string, 
 		}
 		if opts.NVlabsCompat {
 			p.nvlabs_compat = 1
+		}
+		if opts.ExactPadding {
+			p.exact_padding = 1
 		}
 	}
 	// A Go slice may hold C pointers (the strings are C memory).

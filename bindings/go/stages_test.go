@@ -160,6 +160,33 @@ func TestPromptTensors(t *testing.T) {
 	if same {
 		t.Fatal("two prompts, one embedding")
 	}
+	// Padding rows are zero by default and computed with ExactPadding.
+	exact, emask, err := c.EncodePrompt(context.Background(), m, []string{"a red fox", "a cat"},
+		&EncodeOptions{MaxSequenceLength: 40, ExactPadding: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := exact.Data()
+	h := len(e) / len(k)
+	var zeroPad, exactPad int
+	for r := range k {
+		if k[r] != 0 {
+			continue
+		}
+		for j := 0; j < h; j++ {
+			if e[r*h+j] != 0 {
+				zeroPad = -1
+			}
+			if x[r*h+j] != 0 {
+				exactPad++
+			}
+		}
+	}
+	if zeroPad != 0 || exactPad == 0 {
+		t.Fatalf("pad rows: default nonzero %v, exact has %d nonzero values", zeroPad != 0, exactPad)
+	}
+	exact.Close()
+	emask.Close()
 	// A released text encoder refuses to encode; what it encoded stays valid.
 	if err := m.ReleaseTextEncoder(); err != nil {
 		t.Fatal(err)

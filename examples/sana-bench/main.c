@@ -27,6 +27,7 @@
 #include "bench.h"
 #include "dit/dit.h"
 #include "encoder/gemma.h"
+#include "encoder/prompt.h"
 
 typedef struct opts {
     const char *config, *model, *backend, *precision;
@@ -130,11 +131,18 @@ static sana_status run_loop(sn_backend *be, step_ctx *s, sn_graph **graph, int g
     return SANA_OK;
 }
 
-/* Gemma-2 over [cond; uncond] (random embeddings stand in when there is no encoder), then the
- * DiT's caption path and cross-attention K/V, once per prompt. */
-static sana_status text_stage(const sn_gemma *gemma, const int32_t *ids, const int32_t *imask, int64_t B2, int64_t T,
-                              sn_tensor *emb, const sn_dit *dit, const float *fmask, sn_dit_text **text) {
-    if (gemma) SN_TRY(sn_gemma_forward(gemma, ids, imask, B2, T, emb, NULL, NULL));
+/* Gemma-2 over the prompt(s) and the negative prompt, as the pipeline runs it (two calls; pad
+ * rows not computed: sn_prompt_forward), random embeddings standing in when there is no encoder;
+ * then the DiT's caption path and cross-attention K/V, once per prompt. */
+static sana_status text_stage(const sn_gemma *gemma, const int32_t *ids, const int32_t *imask, int64_t B,
+                              int64_t B2, int64_t T, sn_tensor *emb, const sn_dit *dit, const float *fmask,
+                              sn_dit_text **text) {
+    for (int64_t b0 = 0; gemma && b0 < B2; b0 += B) {
+        sn_tensor part = *emb;
+        part.shape[0] = B;
+        part.data = (char *)emb->data + (size_t)(b0 * T * emb->shape[2]) * sn_dtype_size(emb->dtype);
+        SN_TRY(sn_prompt_forward(gemma, ids + b0 * T, imask + b0 * T, B, T, 0, &part));
+    }
     return sn_dit_prepare_text(dit, emb, fmask, text);
 }
 
@@ -188,7 +196,8 @@ static int run_random(const opts *o, const bench_config *cfg, bench_report *r) {
     if (!ids || !imask || !fmask || !t || !g || !host) return 1;
     for (int64_t i = 0; i < B2 * T; i++) {
         ids[i] = (int32_t)((i * 7919) % 4096);
-        imask[i] = (i % T) < 120 || i / T >= B ? 1 : 0; /* the prompt's tokens, then padding */
+        /* the prompt: 120 tokens, then padding; the negative prompt "": <bos> only */
+        imask[i] = (i % T) < (i / T < B ? 120 : 1) ? 1 : 0;
         fmask[i] = (float)imask[i];
     }
     if ((st = sn_tensor_alloc(be, A, 3, SN_SHAPE(B2, T, hidden), &emb)) ||
@@ -223,7 +232,7 @@ static int run_random(const opts *o, const bench_config *cfg, bench_report *r) {
         sn_backend_sync(be);
         e0 = now_ms();
         sn_dit_text *text = NULL;
-        TIMED(be, ms[ST_TEXT], text_stage(gemma, ids, imask, B2, T, &emb, dit, fmask, &text));
+        TIMED(be, ms[ST_TEXT], text_stage(gemma, ids, imask, B, B2, T, &emb, dit, fmask, &text));
         if (st) {
             fprintf(stderr, "sana-bench: text: %s\n", sn_error_text());
             return 1;

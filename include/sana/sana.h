@@ -359,6 +359,13 @@ typedef struct sana_encode_params {
     int32_t complex_human_instruction; /* 1 (default) */
     int32_t max_sequence_length;       /* default 300 */
     int32_t nvlabs_compat;             /* 0 (default): diffusers behaviour; 1: the NVlabs code's */
+    /* 0 (default): the padding rows (mask 0) of *embeddings are zero and cost nothing: the
+     * encoder runs only up to the longest prompt's last token, which (attention being causal)
+     * gives the other rows as the reference does. The DiT never attends a padding row under its
+     * own mask, so images are the same. 1: padding rows as the reference computes them, for
+     * embeddings used with another mask. nvlabs_compat implies 1 (NVlabs' unconditional branch
+     * attends the negative prompt's rows through the positive prompt's mask). */
+    int32_t exact_padding;
 } sana_encode_params;
 
 SANA_API void sana_encode_params_init(sana_encode_params *params);

@@ -44,6 +44,7 @@ static sana_status sn_encode(const sana_model *model, const char *const *prompts
     p.complex_human_instruction = ep.complex_human_instruction != 0;
     p.max_sequence_length = ep.max_sequence_length;
     p.nvlabs_compat = ep.nvlabs_compat != 0;
+    p.exact_padding = ep.exact_padding != 0 || p.nvlabs_compat; /* a negative is not told apart here */
     sn_tensor e, m;
     SN_TRY(sn_prompt_encode(model->tokenizer, model->text_encoder, prompts, n, &p, &e, &m));
     sana_status st = sn_to_host(&e, embeddings);

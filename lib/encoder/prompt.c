@@ -129,6 +129,64 @@ static sana_status sn_upload_mask(sn_backend *be, const float *m, int64_t n, int
     return st;
 }
 
+/* Source row of output row r: <bos>, then the last L - 1 rows (select_index). */
+static int64_t sn_selected_row(int64_t r, int64_t M, int64_t L) { return r == 0 ? 0 : M - L + r; }
+
+/* Rows [0, R) of every sequence of ids / mask [n, M], packed as [n, R] (malloc'd). */
+static sana_status sn_prefix_rows(const int32_t *a, int64_t n, int64_t M, int64_t R, int32_t **out) {
+    *out = malloc((size_t)(n * R) * sizeof **out);
+    if (!*out) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "prompt: out of memory");
+    for (int64_t b = 0; b < n; b++) memcpy(*out + b * R, a + b * M, (size_t)R * sizeof **out);
+    return SANA_OK;
+}
+
+sana_status sn_prompt_forward(const sn_gemma *g, const int32_t *ids, const int32_t *mask, int64_t n, int64_t M,
+                              int exact, sn_tensor *emb) {
+    sn_backend *be = sn_gemma_backend(g);
+    int64_t L = emb->shape[1], H = emb->shape[2], R = M;
+    if (!exact && mask) { /* causal attention: rows up to the last real token never see a pad */
+        R = 1;
+        for (int64_t b = 0; b < n; b++)
+            for (int64_t i = M - 1; i >= R; i--)
+                if (mask[b * M + i]) {
+                    R = i + 1;
+                    break;
+                }
+    }
+    int32_t *rids = NULL, *rmask = NULL;
+    sana_status st = R == M ? SANA_OK : sn_prefix_rows(ids, n, M, R, &rids);
+    if (st == SANA_OK && R < M && mask) st = sn_prefix_rows(mask, n, M, R, &rmask);
+    sn_arena_mark mark = sn_scratch_mark(be);
+    sn_tensor h = *emb; /* all rows ran and none is dropped: Gemma writes emb itself */
+    if (st == SANA_OK && !(R == M && M == L)) st = sn_tensor_scratch(be, emb->dtype, 3, SN_SHAPE(n, R, H), &h);
+    if (st == SANA_OK) st = sn_gemma_forward(g, rids ? rids : ids, rmask ? rmask : mask, n, R, &h, NULL, NULL);
+    for (int64_t b = 0; b < n && st == SANA_OK && h.data != emb->data; b++) {
+        sn_tensor dst0 = sn_rows(emb, b * L, 1), src0 = sn_rows(&h, b * R, 1);
+        st = sn_copy(&dst0, &src0);
+        int64_t first = sn_selected_row(1, M, L), count = (R < M ? R : M) - first; /* rows 1.. that ran */
+        if (st == SANA_OK && L > 1 && count > 0) {
+            sn_tensor dst = sn_rows(emb, b * L + 1, count), src = sn_rows(&h, b * R + first, count);
+            st = sn_copy(&dst, &src);
+        }
+    }
+    /* pad rows (with every row that did not run: all pads) are zero, in runs */
+    for (int64_t b = 0; b < n && st == SANA_OK && !exact && mask; b++)
+        for (int64_t r = 0; r < L && st == SANA_OK;) {
+            if (mask[b * M + sn_selected_row(r, M, L)]) {
+                r++;
+                continue;
+            }
+            int64_t end = r + 1;
+            while (end < L && !mask[b * M + sn_selected_row(end, M, L)]) end++;
+            sn_tensor pads = sn_rows(emb, b * L + r, end - r);
+            st = sn_fill(&pads, 0.0f);
+            r = end;
+        }
+    sn_scratch_reset(be, mark);
+    free(rids), free(rmask);
+    return st;
+}
+
 /* Tokenize, run Gemma over [n, M], keep rows [0] + [M-L+1, M) of each sequence. */
 static sana_status sn_prompt_run(const sn_tokenizer *tok, const sn_gemma *g, const char *const *prompts, int32_t n,
                                  const sn_prompt_params *p, int positive, sn_tensor *emb, sn_tensor *mask) {
@@ -139,30 +197,13 @@ static sana_status sn_prompt_run(const sn_tokenizer *tok, const sn_gemma *g, con
     SN_TRY(sn_prompt_tokenize(tok, prompts, n, p, positive, &ids, &m, &M));
     sn_log(SANA_LOG_INFO, "text encoder: %d %s prompt(s) of %lld tokens", n, positive ? "positive" : "negative",
            (long long)M);
+    int exact = p->exact_padding || (p->nvlabs_compat && !positive);
     float *mh = malloc((size_t)(n * L) * sizeof *mh);
     sana_status st = mh ? SANA_OK : sn_fail(SANA_ERR_OUT_OF_MEMORY, "prompt: out of memory");
     if (st == SANA_OK) st = sn_tensor_alloc(be, be->act_dtype, 3, SN_SHAPE(n, L, H), emb);
-    if (st == SANA_OK) {
-        sn_arena_mark mark = sn_scratch_mark(be);
-        sn_tensor h;
-        st = M == L ? SANA_OK : sn_tensor_scratch(be, be->act_dtype, 3, SN_SHAPE(n, M, H), &h);
-        if (M == L) h = *emb; /* nothing to select */
-        if (st == SANA_OK) st = sn_gemma_forward(g, ids, m, n, M, &h, NULL, NULL);
-        for (int64_t b = 0; b < n && st == SANA_OK && M != L; b++) {
-            sn_tensor dst0 = sn_rows(emb, b * L, 1), src0 = sn_rows(&h, b * M, 1);
-            st = sn_copy(&dst0, &src0);
-            if (st == SANA_OK && L > 1) {
-                sn_tensor dst = sn_rows(emb, b * L + 1, L - 1), src = sn_rows(&h, b * M + M - L + 1, L - 1);
-                st = sn_copy(&dst, &src);
-            }
-        }
-        sn_scratch_reset(be, mark);
-        if (st != SANA_OK) sn_tensor_free(emb);
-    }
-    for (int64_t b = 0; b < n && st == SANA_OK; b++) {
-        mh[b * L] = (float)m[b * M];
-        for (int64_t r = 1; r < L; r++) mh[b * L + r] = (float)m[b * M + M - L + r];
-    }
+    if (st == SANA_OK && (st = sn_prompt_forward(g, ids, m, n, M, exact, emb)) != SANA_OK) sn_tensor_free(emb);
+    for (int64_t b = 0; b < n && st == SANA_OK; b++)
+        for (int64_t r = 0; r < L; r++) mh[b * L + r] = (float)m[b * M + sn_selected_row(r, M, L)];
     if (st == SANA_OK && (st = sn_upload_mask(be, mh, n, L, mask)) != SANA_OK) sn_tensor_free(emb);
     free(ids), free(m), free(mh);
     return st;
@@ -187,7 +228,7 @@ sana_status sn_prompt_encode_negative(const sn_tokenizer *tok, const sn_gemma *g
 typedef struct sn_prompt_cache_entry {
     uint64_t encoder; /* sn_gemma_serial */
     const sn_tokenizer *tok;
-    int32_t L, nvlabs;
+    int32_t L, nvlabs, exact;
     char *text;
     sn_tensor emb, mask; /* [1, L, H], [1, L] */
 } sn_prompt_cache_entry;
@@ -234,7 +275,7 @@ static sana_status sn_prompt_cache_get(sn_prompt_cache *c, const sn_tokenizer *t
     for (; i < c->count; i++) {
         sn_prompt_cache_entry *e = &c->e[i];
         if (e->encoder == serial && e->tok == tok && e->L == p->max_sequence_length &&
-            e->nvlabs == !!p->nvlabs_compat && !strcmp(e->text, text))
+            e->nvlabs == !!p->nvlabs_compat && e->exact == !!p->exact_padding && !strcmp(e->text, text))
             break;
     }
     sn_prompt_cache_entry hit;
@@ -245,6 +286,7 @@ static sana_status sn_prompt_cache_get(sn_prompt_cache *c, const sn_tokenizer *t
     } else {
         memset(&hit, 0, sizeof hit);
         hit.encoder = serial, hit.tok = tok, hit.L = p->max_sequence_length, hit.nvlabs = !!p->nvlabs_compat;
+        hit.exact = !!p->exact_padding;
         hit.text = strdup(text);
         if (!hit.text) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "prompt cache: out of memory");
         /* Entries outlive the call and serve every context sharing the model: compute them on

@@ -9,7 +9,12 @@
  *      (tokenize(CHI) counts <bos>); without it M = L. L = max_sequence_length (300).
  *   3. tokenize with <bos>, truncate to M ids (keeps the head: long prompts lose their end, as
  *      the reference's truncation=True does), right-pad with <pad> to M; mask 1/0.
- *   4. Gemma-2 last_hidden_state over all M rows (pad rows as the reference computes them).
+ *   4. Gemma-2 last_hidden_state. The reference runs all M rows; here only the rows up to the
+ *      batch's last real token (attention is causal, so those rows do not depend on the pads)
+ *      and the pad rows are zero, unless exact_padding asks for them as the reference makes them.
+ *      A pad row is never attended where the embedding goes with its own mask (the DiT's
+ *      cross-attention masks it out), so this changes no image, and for a short prompt it
+ *      skips most of the encoder's work (the unconditional "" is 1 real row of 300).
  *   5. keep rows [0] + [M-L+1 .. M-1] (select_index): <bos>, the prompt's tokens, padding.
  *   The negative prompt ("" by default) goes through 1, 3 (M = L, no CHI), 4, and no selection.
  *
@@ -37,6 +42,7 @@ typedef struct sn_prompt_params {
     int32_t complex_human_instruction; /* 1 (default): prefix the CHI to positive prompts */
     int32_t max_sequence_length;       /* L, default 300 */
     int32_t nvlabs_compat;             /* 0 (default): diffusers behaviour; 1: NVlabs' */
+    int32_t exact_padding;             /* 1: pad rows computed as the reference does; 0: zero */
     const char *chi;                   /* NULL = the mode's default text */
 } sn_prompt_params;
 
@@ -57,10 +63,18 @@ sana_status sn_prompt_tokenize(const sn_tokenizer *tok, const char *const *promp
 sana_status sn_prompt_encode(const sn_tokenizer *tok, const sn_gemma *g, const char *const *prompts,
                              int32_t n, const sn_prompt_params *p, sn_tensor *emb, sn_tensor *mask);
 
-/* Negative prompts (no CHI, no selection; NULL = ""): same outputs, [n, L, hidden] / [n, L]. */
+/* Negative prompts (no CHI, no selection; NULL = ""): same outputs, [n, L, hidden] / [n, L].
+ * In NVlabs mode their pad rows are always exact: its unconditional branch attends them through
+ * the positive prompt's mask. */
 sana_status sn_prompt_encode_negative(const sn_tokenizer *tok, const sn_gemma *g,
                                       const char *const *negatives, int32_t n,
                                       const sn_prompt_params *p, sn_tensor *emb, sn_tensor *mask);
+
+/* Step 4 and 5 on token ids already made (ids, mask [n * M], real tokens a prefix of each row):
+ * emb [n, L, hidden] gets the selected rows of Gemma-2's output. exact = 0 runs Gemma only up to
+ * the batch's longest prefix and leaves the pad rows zero. For benchmarks that make their ids. */
+sana_status sn_prompt_forward(const sn_gemma *g, const int32_t *ids, const int32_t *mask, int64_t n, int64_t M,
+                              int exact, sn_tensor *emb);
 
 /* A cache of unconditional embeddings, keyed by (text encoder, negative text, L, mode): the
  * uncond embedding is computed once per negative prompt and reused by later generations.

@@ -153,6 +153,7 @@ class encode_params(Structure):
         ("complex_human_instruction", c_int32),
         ("max_sequence_length", c_int32),
         ("nvlabs_compat", c_int32),
+        ("exact_padding", c_int32),
     ]
 
 

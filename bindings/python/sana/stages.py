@@ -51,14 +51,17 @@ class Stages(Handle):
         complex_human_instruction: Optional[bool] = None,
         max_sequence_length: Optional[int] = None,
         nvlabs_compat: Optional[bool] = None,
+        exact_padding: Optional[bool] = None,
     ) -> Tuple[Tensor, Tensor]:
         """The DiT's text conditioning: (embeddings [n, L, hidden], mask [n, L]) for one prompt
-        or a list. For the negative prompt of CFG pass complex_human_instruction=False."""
+        or a list. For the negative prompt of CFG pass complex_human_instruction=False. Padding
+        rows (mask 0) are zero unless exact_padding=True (sana_encode_params.exact_padding)."""
         texts = [prompts] if isinstance(prompts, str) else list(prompts)
         p = N.encode_params()
         N.lib.sana_encode_params_init(ctypes.byref(p))
         _set(p, complex_human_instruction=_flag(complex_human_instruction),
-             max_sequence_length=max_sequence_length, nvlabs_compat=_flag(nvlabs_compat))
+             max_sequence_length=max_sequence_length, nvlabs_compat=_flag(nvlabs_compat),
+             exact_padding=_flag(exact_padding))
         arr = (ctypes.c_char_p * max(1, len(texts)))(*[cstr(t) for t in texts])
         emb, mask = N.tensor_p(), N.tensor_p()
         with _holding(self, model):

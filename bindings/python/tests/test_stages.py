@@ -78,6 +78,15 @@ def test_prompt_tensors(tiny):
     assert rows.dtype == np.float32 and rows.shape == emb.shape
     assert np.isfinite(rows).all() and not np.array_equal(rows[0], rows[1])
     assert mask.tolist() == list(m)
+    # padding rows: zero (not computed) by default, the reference's values with exact_padding
+    pad = np.asarray(mask) == 0
+    assert not rows[pad].any()
+    exact, _ = ctx.encode_prompt(model, ["a red fox", "a cat"], max_sequence_length=40,
+                                 exact_padding=True)
+    full = np.asarray(exact)
+    assert (np.abs(full[pad]).max(axis=-1) > 0).all()  # every pad row computed
+    np.testing.assert_allclose(full[~pad], rows[~pad], rtol=0, atol=1e-6 * np.abs(full).max())
+    exact.close()
 
 
 def test_noise_matches_torch_randn():
