@@ -6,6 +6,7 @@ Layout written under tests/fixtures/:
   sprint_tiny/        SanaSprintPipeline folder; tokenizer/ and text_encoder/ are relative symlinks
                       to ../sana_tiny/...
   variants/<name>/    transformer-only folders (SanaTransformer2DModel)
+  variants/dcae_lite/ a vae-only folder (AutoencoderDC) of the DC-AE-Lite layout
 """
 import os
 import shutil
@@ -99,6 +100,25 @@ VAE_CFG = dict(
     scaling_factor=0.41407,
 )
 
+# DC-AE-Lite (mit-han-lab/dc-ae-lite-f32c32-sana-1.1-diffusers): the SANA encoder with a lighter
+# decoder: all ResBlock, stage 0 empty (real depths 0,3,5,4,4,4), so the last stage is at half
+# resolution and the head's conv_out is DCUpBlock2d without shortcut (decoder.conv_out.conv: conv
+# to 4*3 channels, pixel_shuffle 2); pixel_shuffle upsamplers (conv to 4*Cout, pixel_shuffle,
+# plus the duplicating shortcut), SiLU before the head. The tiny widths give both shortcut repeat
+# counts (2: 16->8, 32->16; 4: 16->16, 32->32). Block/norm types as a string and as a list, and
+# the Aug 2025 keys written explicitly.
+LITE_VAE_CFG = dict(
+    VAE_CFG,
+    decoder_block_types="ResBlock",
+    decoder_layers_per_block=[0, 1, 2, 1, 1, 1],
+    upsample_block_type="pixel_shuffle",
+    decoder_norm_types=["rms_norm"] * 6,
+    decoder_act_fns="silu",
+    encoder_out_shortcut=True,
+    decoder_in_shortcut=True,
+    decoder_conv_act_fn="silu",
+)
+
 DPM_CFG = dict(
     num_train_timesteps=1000,
     beta_start=0.0001,
@@ -120,7 +140,7 @@ DPM_CFG = dict(
 
 SCM_CFG = dict(num_train_timesteps=1000, prediction_type="trigflow", sigma_data=0.5)
 
-SEEDS = dict(text_encoder=1001, transformer=1002, vae=1003, sprint_transformer=1004)
+SEEDS = dict(text_encoder=1001, transformer=1002, vae=1003, sprint_transformer=1004, lite_vae=1005)
 VARIANT_SEEDS = {"sana15_qknorm": 1101, "sana_2k_pe": 1102, "sana_4k_pe": 1103, "sana_3blocks": 1104}
 
 
@@ -151,11 +171,11 @@ def make_transformer(cfg, seed, store_dtype):
     return m
 
 
-def make_vae(store_dtype=None):
+def make_vae(store_dtype=None, cfg=VAE_CFG, seed=SEEDS["vae"]):
     from diffusers import AutoencoderDC
-    torch.manual_seed(SEEDS["vae"])
-    m = AutoencoderDC(**VAE_CFG).eval()
-    init_params(m, SEEDS["vae"])
+    torch.manual_seed(seed)
+    m = AutoencoderDC(**cfg).eval()
+    init_params(m, seed)
     if store_dtype is not None:
         round_params_(m, store_dtype)
     return m
@@ -223,6 +243,9 @@ def build_all():
         else:
             m = make_transformer(cfg, VARIANT_SEEDS[name], None)
             m.save_pretrained(d)
+
+    # ---- DC-AE-Lite (vae only, fp32 on disk) -----------------------------------------------
+    make_vae(cfg=LITE_VAE_CFG, seed=SEEDS["lite_vae"]).save_pretrained(fpath("variants", "dcae_lite"))
 
 
 if __name__ == "__main__":

@@ -82,6 +82,15 @@ SPECS = [
      "blend extent 32 px, crop 64 px; output 160x192"),
     ("dcae_tiled/encode", "dcae_tiled", "sana_tiny/vae", "encode", (1, 3, 160, 192), 3006, False, TILING,
      "tiled encode with the same settings: image tiles 96 px at stride 64, latent blend extent 1"),
+    # DC-AE-Lite layout (build_models.LITE_VAE_CFG): pixel_shuffle upsamplers, empty decoder stage 0,
+    # conv_out.conv upsampling head, SiLU before it.
+    ("dcae_decode/lite_tiny", "dcae_decode", "variants/dcae_lite", "decode", (1, 32, 2, 3), 3007, True, None,
+     "DC-AE-Lite layout: decode of a non-square 2x3 latent with every stage's sub-block output "
+     "(no stage 0: decoder.norm_out is at half resolution, then conv_out.conv + pixel_shuffle)"),
+    ("dcae_decode/lite_tiny_batch2", "dcae_decode", "variants/dcae_lite", "decode", (2, 32, 3, 2), 3008, False,
+     None, "DC-AE-Lite layout, batch 2, 3x2 latent -> 96x64"),
+    ("dcae_tiled/lite_decode", "dcae_tiled", "variants/dcae_lite", "decode", (1, 32, 5, 6), 3009, False, TILING,
+     "DC-AE-Lite layout through AutoencoderDC.enable_tiling(96, 96, 64, 64), as dcae_tiled/decode"),
 ]
 
 
