@@ -1,7 +1,7 @@
 /* The public DC-AE calls: sana_decode_latents (diffusion-space latents -> uint8 RGB, whole, in
  * exact bands under a budget, tiled) and sana_encode_image, on the tiny fixture VAE, checked
  * against the oracle's decode golden converted the way diffusers' image processor does; and
- * their refusals. */
+ * their refusals. The same decode checks on a DC-AE-Lite vae folder loaded on its own. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,14 +28,16 @@ static sana_tensor *diffusion_latents(const tu_tensor *raw) { /* raw * scaling_f
     return t;
 }
 
-static void test_decode(void) {
-    const tu_case *c = tu_case_require("dcae_decode/sana_tiny_batch2");
+/* sana_decode_latents on `m` against the golden of `case_name` (a batch of 2): whole, in bands
+ * under a 1-byte budget (the same bytes), tiled (runs). */
+static void decode_vs_golden(sana_model *m, const char *case_name) {
+    const tu_case *c = tu_case_require(case_name);
     tu_tensor lat, out;
     if (tu_golden(c, "latent", &lat) || tu_golden(c, "output", &out)) return;
     sana_tensor *z = diffusion_latents(&lat);
     const int64_t B = lat.shape[0], H = out.shape[2], W = out.shape[3];
     sana_image *im[2] = {0}, *im2[2] = {0};
-    CHECK_OK(sana_decode_latents(ctx, model, z, NULL, im));
+    CHECK_OK(sana_decode_latents(ctx, m, z, NULL, im));
     int off = 0, far = 0;
     for (int64_t b = 0; b < B && im[b]; b++) {
         CHECK(sana_image_width(im[b]) == W && sana_image_height(im[b]) == H && sana_image_channels(im[b]) == 3,
@@ -50,15 +52,15 @@ static void test_decode(void) {
                     far += abs(got - want) > 1;
                 }
     }
-    printf("decode vs golden as uint8: %d of %lld values off by one (rounding ties), %d further\n", off,
-           (long long)(B * 3 * H * W), far);
+    printf("%s: decode vs golden as uint8: %d of %lld values off by one (rounding ties), %d further\n",
+           case_name, off, (long long)(B * 3 * H * W), far);
     CHECK(far == 0 && off <= (int)(B * 3 * H * W) / 100, "%d values differ, %d by more than 1", off, far);
 
     /* exact bands under a tiny budget: the same bytes */
     sana_decode_params p;
     sana_decode_params_init(&p);
     p.memory_budget = 1;
-    CHECK_OK(sana_decode_latents(ctx, model, z, &p, im2));
+    CHECK_OK(sana_decode_latents(ctx, m, z, &p, im2));
     for (int64_t b = 0; b < B && im[b] && im2[b]; b++)
         CHECK(!memcmp(sana_image_pixels_const(im[b]), sana_image_pixels_const(im2[b]),
                       sana_image_stride(im[b]) * (size_t)H),
@@ -68,10 +70,16 @@ static void test_decode(void) {
     p.memory_budget = 0;
     p.mode = SANA_DECODE_TILED;
     p.tile_size = 64, p.tile_stride = 32;
-    CHECK_OK(sana_decode_latents(ctx, model, z, &p, im2));
+    CHECK_OK(sana_decode_latents(ctx, m, z, &p, im2));
     CHECK(im2[1] && sana_image_width(im2[1]) == W, "tiled decode output");
     for (int b = 0; b < 2; b++) sana_image_free(im[b]), sana_image_free(im2[b]);
     sana_tensor_free(z);
+    tu_tensor_free(&lat), tu_tensor_free(&out);
+}
+
+static void test_decode(void) {
+    decode_vs_golden(model, "dcae_decode/sana_tiny_batch2");
+    sana_decode_params p;
 
     /* refusals: wrong channel count, wrong rank, bad mode, struct_size 0 */
     sana_tensor *bad = NULL;
@@ -95,7 +103,22 @@ static void test_decode(void) {
     CHECK_STATUS(sana_decode_latents(ctx, model, bad, &p, one), SANA_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(sana_decode_latents(ctx, NULL, bad, NULL, one), SANA_ERR_INVALID_ARGUMENT);
     sana_tensor_free(bad);
-    tu_tensor_free(&lat), tu_tensor_free(&out);
+}
+
+/* DC-AE-Lite, a vae folder on its own (a drop-in decoder for SANA's latents) */
+static void test_decode_lite(void) {
+    sana_model_params mp;
+    sana_model_params_init(&mp);
+    sana_model *lite = NULL;
+    CHECK_OK(sana_model_load(ctx, tu_path(tu_fixtures_dir(), "variants/dcae_lite"), &mp, &lite));
+    if (!lite) return;
+    sana_model_info info;
+    sana_model_info_init(&info);
+    CHECK_OK(sana_model_get_info(lite, &info));
+    CHECK(info.components == SANA_COMPONENT_VAE && info.vae_scale_factor == 32 && info.latent_channels == 32,
+          "lite info: components %u, scale factor %d", info.components, info.vae_scale_factor);
+    decode_vs_golden(lite, "dcae_decode/lite_tiny_batch2");
+    sana_model_free(lite);
 }
 
 static void test_encode(void) {
@@ -148,6 +171,7 @@ int main(void) {
     CHECK_OK(sana_model_load(ctx, tu_path(tu_fixtures_dir(), "sana_tiny"), &mp, &model));
     if (!model) return tu_finish("test_dcae_api");
     test_decode();
+    test_decode_lite();
     test_encode();
     sana_model_free(model);
     sana_context_free(ctx);

@@ -1,7 +1,9 @@
 /* Exact banded decoding: for several band heights and latent aspect ratios the pixels must equal
  * the one-band decode bit for bit (memcmp), and the measured peak memory must fall as the memory
  * budget falls. Also: refusals of latents the model cannot take, and cancellation. Uses a small
- * random model of the SANA layout (ResBlock stages 0-2, EfficientViT stages 3-5). */
+ * random model of the SANA layout (ResBlock stages 0-2, EfficientViT stages 3-5), then one of the
+ * DC-AE-Lite layout (all ResBlock, so every stage is banded; pixel_shuffle upsamplers, whose
+ * bands may start on odd rows; an empty stage 0 and the upsampling conv_out head). */
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -23,6 +25,15 @@ static void small_config(sn_dcae_config *c) {
         c->enc_depth[i] = 1;
         c->dec_depth[i] = i == 0 ? 2 : 1;
     }
+}
+
+/* DC-AE-Lite: the decoder all ResBlock, stage 0 empty, pixel_shuffle up, SiLU before the head */
+static void lite_config(sn_dcae_config *c) {
+    small_config(c);
+    static const int32_t depth[6] = {0, 1, 2, 1, 1, 1};
+    for (int i = 0; i < 6; i++) c->dec_block[i] = SN_DCAE_RESBLOCK, c->dec_depth[i] = depth[i];
+    c->upsample_interpolate = 0;
+    c->dec_conv_act = SN_ACT_SILU;
 }
 
 /* Decodes z with the given options; returns the pixels (malloc'd) and the stats. */
@@ -75,8 +86,11 @@ static void test_bands_exact(int64_t b, int64_t h, int64_t w) {
     sn_tensor_free(&z);
 }
 
-static void test_budget(void) {
-    sn_tensor z = latent(1, 4, 2, 7);
+/* unit: output rows per row of the stored global part (8 for the SANA layout, 32 for Lite);
+ * an h x w latent (large enough that activations, not the ops' fixed scratch, dominate) */
+static void test_budget(int64_t unit, int64_t h, int64_t w) {
+    sn_tensor z = latent(1, h, w, 7);
+    const size_t n_px = (size_t)(3 * h * 32 * w * 32);
     sn_dcae_decode_stats st0, st;
     float *ref = decode(&z, 0, 0, &st0);
     printf("unlimited: peak %zu bytes (scratch %zu), 1 band of %d rows\n", st0.peak_bytes,
@@ -90,14 +104,14 @@ static void test_budget(void) {
                st.peak_scratch_bytes, st.n_bands, st.band_rows);
         CHECK(st.peak_bytes <= last, "peak rose from %zu to %zu when the budget fell to %zu", last,
               st.peak_bytes, budget);
-        CHECK(!memcmp(got, ref, (size_t)(3 * 128 * 64) * sizeof(float)), "budget %zu: pixels differ", budget);
-        if (st.band_rows > 8) /* a budget that a band fits in is kept, op scratch included */
+        CHECK(!memcmp(got, ref, n_px * sizeof(float)), "budget %zu: pixels differ", budget);
+        if (st.band_rows > unit) /* a budget that a band fits in is kept, op scratch included */
             CHECK(st.peak_bytes <= budget, "peak %zu (op scratch %zu) over budget %zu", st.peak_bytes,
                   st.peak_scratch_bytes, budget);
         /* the planner counts every byte the decode then holds */
         size_t planned;
         int32_t planned_rows;
-        CHECK_OK(sn_dcae_estimate(ae, 4, 2, budget, &planned, &planned_rows));
+        CHECK_OK(sn_dcae_estimate(ae, h, w, budget, &planned, &planned_rows));
         CHECK(planned == st.peak_bytes && planned_rows == st.band_rows,
               "budget %zu: planned %zu bytes in bands of %d rows, measured %zu in bands of %d", budget, planned,
               planned_rows, st.peak_bytes, st.band_rows);
@@ -277,11 +291,24 @@ int main(void) {
     test_bands_exact(1, 3, 1); /* tall */
     test_bands_exact(2, 2, 1); /* batch */
     test_bands_exact(1, 1, 1);
-    test_budget();
+    test_budget(8, 4, 2);
     test_no_alloc_per_band();
     test_tiled_alloc_once();
     test_refusals();
     test_rgb8();
+    sn_dcae_free(ae);
+
+    lite_config(&c);
+    CHECK_OK(sn_dcae_create_random(be, &c, 4321, &ae));
+    if (!ae) return tu_finish("test_dcae_banded");
+    printf("small DC-AE-Lite model: %lld parameters\n", (long long)sn_dcae_param_count(ae));
+    test_bands_exact(1, 2, 3);
+    test_bands_exact(1, 3, 1);
+    test_bands_exact(2, 2, 1);
+    test_bands_exact(1, 1, 1);
+    test_budget(32, 8, 4);
+    test_no_alloc_per_band();
+    test_tiled_alloc_once();
     sn_dcae_free(ae);
     sn_backend_free(be);
     return tu_finish("test_dcae_banded");

@@ -1,6 +1,7 @@
 /* DC-AE against the oracle's goldens (diffusers AutoencoderDC on tiny random models in the real
  * format): decode and encode outputs and every stage's sub-block output, the fp16-on-disk copy
- * of the weights, and diffusers' tiled decode. fp32 within the tolerances the oracle recorded. */
+ * of the weights, diffusers' tiled decode, and the DC-AE-Lite layout (pixel_shuffle upsamplers,
+ * empty decoder stage 0, conv_out.conv head). fp32 within the tolerances the oracle recorded. */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,16 +142,19 @@ static void run_encode(const tu_case *c, int tiled) {
 
 int main(void) {
     tu_case_require("dcae_decode/sana_tiny");
+    tu_case_require("dcae_decode/lite_tiny");
+    tu_case_require("dcae_decode/lite_tiny_batch2");
     CHECK_OK(sn_backend_cpu_create(2, &be));
     const tu_case *cases[16];
     int n = tu_cases_of_kind("dcae_decode", cases, 16);
-    CHECK(n >= 3, "expected the dcae_decode cases, found %d", n);
+    CHECK(n >= 5, "expected the dcae_decode cases, found %d", n);
     for (int i = 0; i < n && i < 16; i++) run_decode(cases[i], 0, 0);
     run_decode(tu_case_require("dcae_decode/sana_tiny"), 0, 1000);
     n = tu_cases_of_kind("dcae_encode", cases, 16);
     CHECK(n >= 2, "expected the dcae_encode cases, found %d", n);
     for (int i = 0; i < n && i < 16; i++) run_encode(cases[i], 0);
     run_decode(tu_case_require("dcae_tiled/decode"), 1, 0);
+    run_decode(tu_case_require("dcae_tiled/lite_decode"), 1, 0);
     run_encode(tu_case_require("dcae_tiled/encode"), 1);
     sn_backend_free(be);
     return tu_finish("test_dcae_golden");

@@ -65,14 +65,38 @@ sana_status sn_dcae_res_band(sn_dcae_mem *m, const sn_dcae_block_w *blk, sn_tens
 
 /* --- upsampler on a band ----------------------------------------------------------------------- */
 
-sana_status sn_dcae_up_band(sn_dcae_mem *m, const sn_dcae_stage *st, sn_tensor *x,
-                            int64_t *x_row0, int64_t h_full, int64_t o0, int64_t o1) {
-    const int64_t Co = st->rs_w.shape[0], W = x->shape[3] * 2;
+void sn_dcae_up_rows(int32_t interpolate, int64_t h_full, int64_t o0, int64_t o1, int64_t *lo, int64_t *hi) {
+    if (interpolate) { /* a 3x3 conv over the nearest-upsampled input: its rows o0-1..o1 of 2H */
+        *lo = sn_max64(o0 - 1, 0) / 2;
+        *hi = sn_min64(o1, 2 * h_full - 1) / 2 + 1;
+    } else { /* pixel_shuffle of a 3x3 conv at the input's resolution: conv rows o0/2..(o1-1)/2 */
+        *lo = sn_max64(o0 / 2 - 1, 0);
+        *hi = sn_min64((o1 - 1) / 2 + 2, h_full);
+    }
+}
+
+sana_status sn_dcae_up_band(sn_dcae_mem *m, const sn_tensor *w, const sn_tensor *b, int32_t interpolate,
+                            int32_t shortcut, sn_tensor *x, int64_t *x_row0, int64_t h_full, int64_t o0,
+                            int64_t o1) {
+    const int64_t Co = interpolate ? w->shape[0] : w->shape[0] / 4, W = x->shape[3] * 2;
     sn_tensor y;
     SN_TRY(sn_dcae_mem_tensor(m, Co, o1 - o0, W, &y)); /* [Co, o1-o0, 2w] */
-    /* conv3x3(nearest_x2(x)) + pixel_shuffle(repeat_interleave(x)) */
-    SN_TRY(sn_dcae_conv_band(m, x, *x_row0, h_full, &st->rs_w, &st->rs_b, 2, 1, 1, &y, o0));
-    SN_DCAE_RUN(m, sn_shortcut_dup(x, *x_row0, 2, &y, o0));
+    if (interpolate) { /* conv3x3(nearest_x2(x)), the upsampling fused into the conv's reads */
+        SN_TRY(sn_dcae_conv_band(m, x, *x_row0, h_full, w, b, 2, 1, 1, &y, o0));
+    } else {
+        /* pixel_shuffle(conv3x3(x), 2): conv rows [t0, t1) at the input's resolution, then
+         * y[c, 2Y+i, 2X+j] = t[4c + 2i + j, Y, X], which is shortcut_dup with repeat 1 (4 Co input
+         * channels) added to zeros: a copy, so the sum below rounds as torch's x + y does. */
+        const int64_t t0 = o0 / 2, t1 = o1 > o0 ? (o1 - 1) / 2 + 1 : t0;
+        sn_tensor t;
+        SN_TRY(sn_dcae_mem_tensor(m, 4 * Co, t1 - t0, W / 2, &t)); /* [4Co, t1-t0, w] */
+        SN_TRY(sn_dcae_conv_band(m, x, *x_row0, h_full, w, b, 1, 1, 1, &t, t0));
+        SN_DCAE_RUN(m, sn_fill(&y, 0.0f));
+        SN_DCAE_RUN(m, sn_shortcut_dup(&t, t0, 2, &y, o0));
+        sn_dcae_mem_free(m, &t);
+    }
+    /* + pixel_shuffle(repeat_interleave(x)) */
+    if (shortcut) SN_DCAE_RUN(m, sn_shortcut_dup(x, *x_row0, 2, &y, o0));
     sn_dcae_mem_free(m, x);
     *x = y;
     *x_row0 = o0;

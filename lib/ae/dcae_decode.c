@@ -42,6 +42,12 @@ static int32_t sn_dcae_first_global_stage(const sn_dcae_config *c) {
     return ia;
 }
 
+/* Output rows per row of the global part's output: it is at stage ia's resolution, or at the
+ * latent's (stage n-1) when no stage holds attention (DC-AE-Lite). */
+static int64_t sn_dcae_band_unit(const sn_dcae_config *c, int32_t ia) {
+    return (int64_t)1 << (ia < c->n_stages - 1 ? ia : c->n_stages - 1);
+}
+
 /* --- part 1 --------------------------------------------------------------------------------------- */
 
 static sana_status sn_dcae_dec_global(const sn_dcae *ae, sn_dcae_mem *m, const sn_tensor *z,
@@ -58,9 +64,9 @@ static sana_status sn_dcae_dec_global(const sn_dcae *ae, sn_dcae_mem *m, const s
         const sn_dcae_stage *st = &ae->dec[i];
         int64_t row0 = 0;
         if (st->has_resample) { /* [C_i, 2h, 2w] */
-            const int64_t up_numel = st->rs_w.shape[0] * 4 * h * w;
+            const int64_t up_numel = (int64_t)c->dec_width[i] * 4 * h * w;
             SN_TRY(sn_dcae_mem_lift(m, x, (size_t)up_numel * sn_dtype_size(x->dtype)));
-            SN_TRY(sn_dcae_up_band(m, st, x, &row0, h, 0, 2 * h));
+            SN_TRY(sn_dcae_up_band(m, &st->rs_w, &st->rs_b, c->upsample_interpolate, 1, x, &row0, h, 0, 2 * h));
             h *= 2, w *= 2;
             sn_dcae_tap_call(tap, x, "decoder.up_blocks.%d.0", i);
         }
@@ -94,6 +100,8 @@ typedef struct sn_dcae_plan {
     sn_dcae_layer layer[SN_DCAE_MAX_LAYERS];
     int32_t n;
     int64_t h_out, w_out; /* whole output */
+    int32_t up_interpolate; /* the upsamplers' kind (upsample_block_type) */
+    int32_t head_up;        /* the head's conv_out is an upsampler (sn_dcae.head_up) */
 } sn_dcae_plan;
 
 static sana_status sn_dcae_make_plan(const sn_dcae *ae, int32_t ia, int64_t h_global,
@@ -111,7 +119,10 @@ static sana_status sn_dcae_make_plan(const sn_dcae *ae, int32_t ia, int64_t h_gl
         for (int32_t j = 0; j < st->depth; j++) p->layer[p->n++] = (sn_dcae_layer){SN_L_RES, i, j, h};
     }
     p->layer[p->n++] = (sn_dcae_layer){SN_L_HEAD, -1, 0, h};
+    if (ae->head_up) h *= 2, w *= 2;
     p->h_out = h, p->w_out = w;
+    p->up_interpolate = ae->cfg.upsample_interpolate;
+    p->head_up = ae->head_up;
     return SANA_OK;
 }
 
@@ -126,14 +137,15 @@ static void sn_dcae_band_ranges(const sn_dcae_plan *p, int64_t o0, int64_t o1, i
         const sn_dcae_layer *L = &p->layer[l];
         const int64_t a = lo[l + 1], b = hi[l + 1], H = L->h_in;
         switch (L->kind) {
-        case SN_L_HEAD: /* conv_out: one halo row */
-            lo[l] = sn_max64(a - 1, 0), hi[l] = sn_min64(b + 1, H);
+        case SN_L_HEAD: /* conv_out: one halo row, or an upsampler (no shortcut) */
+            if (p->head_up) sn_dcae_up_rows(p->up_interpolate, H, a, b, &lo[l], &hi[l]);
+            else lo[l] = sn_max64(a - 1, 0), hi[l] = sn_min64(b + 1, H);
             break;
         case SN_L_RES: /* two 3x3 convs */
             lo[l] = sn_max64(a - 2, 0), hi[l] = sn_min64(b + 2, H);
             break;
-        case SN_L_UP: /* 3x3 conv over the nearest-upsampled input: rows a-1..b of 2H */
-            lo[l] = sn_max64(a - 1, 0) / 2, hi[l] = sn_min64(b, 2 * H - 1) / 2 + 1;
+        case SN_L_UP:
+            sn_dcae_up_rows(p->up_interpolate, H, a, b, &lo[l], &hi[l]);
             break;
         }
     }
@@ -153,21 +165,28 @@ static sana_status sn_dcae_dec_band(const sn_dcae *ae, sn_dcae_mem *m, const sn_
         const sn_dcae_layer *L = &p->layer[l];
         const int64_t a = lo[l + 1], b = hi[l + 1];
         if (L->kind == SN_L_UP) {
-            SN_TRY(sn_dcae_up_band(m, &ae->dec[L->stage], &x, &x_row0, L->h_in, a, b));
+            const sn_dcae_stage *st = &ae->dec[L->stage];
+            SN_TRY(sn_dcae_up_band(m, &st->rs_w, &st->rs_b, p->up_interpolate, 1, &x, &x_row0, L->h_in, a, b));
             sn_dcae_tap_call(tap, &x, "decoder.up_blocks.%d.0", L->stage);
         } else if (L->kind == SN_L_RES) {
             const sn_dcae_stage *st = &ae->dec[L->stage];
             SN_TRY(sn_dcae_res_band(m, &st->blocks[L->j], &x, &x_row0, L->h_in, a, b));
             sn_dcae_tap_call(tap, &x, "decoder.up_blocks.%d.%d", L->stage, L->j + st->has_resample);
-        } else { /* head: RMSNorm, act (ReLU), conv_out   [3, b-a, W] */
+        } else { /* head: RMSNorm, act (decoder_conv_act_fn), conv_out   [3, b-a, W] */
             SN_DCAE_RUN(m, sn_channel_norm(&x, &ae->dec_norm_w, &ae->dec_norm_b, SN_DCAE_NORM_EPS,
                                       SN_ACT_NONE, &x));
             sn_dcae_tap_call(tap, &x, "decoder.norm_out");
             SN_DCAE_RUN(m, sn_unary(ae->cfg.dec_conv_act, &x, &x));
             sn_tensor out;
-            SN_TRY(sn_dcae_mem_tensor(m, ae->cfg.in_channels, b - a, x.shape[3], &out));
-            SN_TRY(sn_dcae_conv_band(m, &x, x_row0, L->h_in, &ae->dec_out_w, &ae->dec_out_b, 1, 1, 1, &out, a));
-            sn_dcae_mem_free(m, &x);
+            if (p->head_up) { /* decoder.conv_out.conv + pixel_shuffle, no shortcut; x given back */
+                out = x;
+                SN_TRY(sn_dcae_up_band(m, &ae->dec_out_w, &ae->dec_out_b, p->up_interpolate, 0, &out, &x_row0,
+                                       L->h_in, a, b));
+            } else {
+                SN_TRY(sn_dcae_mem_tensor(m, ae->cfg.in_channels, b - a, x.shape[3], &out));
+                SN_TRY(sn_dcae_conv_band(m, &x, x_row0, L->h_in, &ae->dec_out_w, &ae->dec_out_b, 1, 1, 1, &out, a));
+                sn_dcae_mem_free(m, &x);
+            }
             SN_DCAE_RUN(m, sn_dcae_copy_rows(&out, 0, y, a, b - a));
             sn_dcae_mem_free(m, &out);
         }
@@ -238,7 +257,7 @@ sana_status sn_dcae_estimate(const sn_dcae *ae, int64_t h, int64_t w, size_t bud
     sn_tensor g;
     sn_dcae_plan plan;
     SN_TRY(sn_dcae_dry_global(ae, ae->be, &z, ia, &dm, &g, &plan));
-    const int64_t rows = sn_dcae_band_rows(ae, &plan, &dm, &g, budget, (int64_t)1 << ia);
+    const int64_t rows = sn_dcae_band_rows(ae, &plan, &dm, &g, budget, sn_dcae_band_unit(&ae->cfg, ia));
     *peak = sn_dcae_need_for(ae, &plan, &dm, &g, rows);
     *band_rows = (int32_t)rows;
     return SANA_OK;
@@ -249,7 +268,7 @@ sana_status sn_dcae_estimate(const sn_dcae *ae, int64_t h, int64_t w, size_t bud
 static sana_status sn_dcae_plan_image(const sn_dcae *ae, const sn_tensor *z, const sn_dcae_decode_opts *o,
                                       sn_dcae_plan *plan, sn_tensor *g, int64_t *rows, sn_dcae_mem *pm) {
     const int32_t ia = sn_dcae_first_global_stage(&ae->cfg);
-    const int64_t unit = (int64_t)1 << ia; /* output rows per row of the global part's output */
+    const int64_t unit = sn_dcae_band_unit(&ae->cfg, ia);
     sn_dcae_mem dm;
     SN_TRY(sn_dcae_dry_global(ae, z->be, z, ia, &dm, g, plan));
     *rows = o->band_rows > 0 ? sn_min64(o->band_rows, plan->h_out)

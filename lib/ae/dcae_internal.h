@@ -56,6 +56,10 @@ struct sn_dcae {
     /* decoder */
     sn_tensor dec_in_w, dec_in_b, dec_norm_w, dec_norm_b, dec_out_w, dec_out_b;
     sn_dcae_stage dec[SN_DCAE_MAX_STAGES];
+    /* Decoder stage 0 is empty (dec_depth[0] == 0, DC-AE-Lite): the last stage runs at half
+     * resolution and the head's conv_out is an upsampler without shortcut,
+     * `decoder.conv_out.conv` = conv3x3 to 4 * in_channels then pixel_shuffle(2). */
+    int32_t head_up;
     /* EfficientViT blocks run in row chunks of about this many floats of temporaries (default
      * 16 Mi = 64 MiB fp32): the attention's multi-scale qkv and the GLUMBConv hidden tensor.
      * Tests make it small. */
@@ -152,10 +156,15 @@ sana_status sn_dcae_evit_forward(sn_dcae_mem *m, const sn_dcae *ae, const sn_dca
  * holds rows [o0, o1) (which must be inside what x allows: 2 halo rows each side). */
 sana_status sn_dcae_res_band(sn_dcae_mem *m, const sn_dcae_block_w *blk, sn_tensor *x,
                              int64_t *x_row0, int64_t h_full, int64_t o0, int64_t o1);
-/* Upsampler (nearest x2 + conv3x3, plus the duplicating shortcut) on a band: output rows
- * [o0, o1) of the whole 2*h_full-row output. */
-sana_status sn_dcae_up_band(sn_dcae_mem *m, const sn_dcae_stage *st, sn_tensor *x,
-                            int64_t *x_row0, int64_t h_full, int64_t o0, int64_t o1);
+/* Upsampler (DCUpBlock2d) on a band: output rows [o0, o1) of the whole 2*h_full-row output.
+ * interpolate: conv3x3(nearest_x2(x)) (w [Co, Ci, 3, 3]); else pixel_shuffle(conv3x3(x), 2)
+ * (w [4 Co, Ci, 3, 3]). shortcut: + pixel_shuffle(repeat_interleave(x)) (the duplicating
+ * shortcut; the decoder's upsampling head has none). */
+sana_status sn_dcae_up_band(sn_dcae_mem *m, const sn_tensor *w, const sn_tensor *b, int32_t interpolate,
+                            int32_t shortcut, sn_tensor *x, int64_t *x_row0, int64_t h_full, int64_t o0,
+                            int64_t o1);
+/* Rows of the input of such an upsampler that output rows [o0, o1) read: [*lo, *hi). */
+void sn_dcae_up_rows(int32_t interpolate, int64_t h_full, int64_t o0, int64_t o1, int64_t *lo, int64_t *hi);
 
 /* One image's decode, z [1, L, h, w] -> y [1, 3, H, W] (dcae_decode.c), and every byte of the
  * scratch arena it takes (what sn_dcae_mem_need says of its plan). stats: maxima kept over calls. */

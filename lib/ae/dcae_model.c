@@ -164,7 +164,8 @@ static sana_status sn_dcae_parse_config(const sn_config *c, sn_dcae_config *cfg)
     SN_TRY(sn_dcae_strings(c, "decoder_norm_types", "rms_norm", n, s));
     for (int32_t i = 0; i < n; i++)
         if (strcmp(s[i], "rms_norm"))
-            return sn_fail(SANA_ERR_UNSUPPORTED, "%s: decoder_norm_types \"%s\" is not supported (rms_norm)",
+            return sn_fail(SANA_ERR_UNSUPPORTED, "%s: decoder_norm_types \"%s\" is not supported, only "
+                           "rms_norm (the BatchNorm ResBlocks of the DC-AE in/mix/f64/f128 decoders are not)",
                            path, s[i]);
     SN_TRY(sn_dcae_strings(c, "decoder_act_fns", "silu", n, s));
     for (int32_t i = 0; i < n; i++) SN_TRY(sn_dcae_act_name(path, "decoder_act_fns", s[i], &cfg->dec_act[i]));
@@ -184,24 +185,31 @@ static sana_status sn_dcae_parse_config(const sn_config *c, sn_dcae_config *cfg)
     return SANA_OK;
 }
 
-/* What this implementation runs: the SANA family's layout (interpolate up, stride-2 conv down,
- * every stage non-empty, widths that fit the shortcuts). */
+/* What this implementation runs: the SANA family's encoder (stride-2 conv down, every stage
+ * non-empty) and its decoders: SANA-1.0/1.1 (interpolate up) and DC-AE-Lite (pixel_shuffle up,
+ * empty stage 0 with an upsampling head); widths that fit the shortcuts. */
 static sana_status sn_dcae_check_config(const sn_dcae_config *cfg, const char *origin) {
     if (cfg->in_channels < 1 || cfg->latent_channels < 1 || cfg->head_dim < 1 || cfg->n_stages < 1)
         return sn_fail(SANA_ERR_FORMAT, "%s: channel counts must be positive", origin);
-    if (!cfg->upsample_interpolate)
-        return sn_fail(SANA_ERR_UNSUPPORTED,
-                       "%s: upsample_block_type \"pixel_shuffle\" (DC-AE in/mix/lite) is not supported; "
-                       "SANA's \"interpolate\" is", origin);
     if (cfg->downsample_unshuffle)
         return sn_fail(SANA_ERR_UNSUPPORTED,
-                       "%s: downsample_block_type \"pixel_unshuffle\" is not supported; SANA's \"Conv\" is",
-                       origin);
+                       "%s: downsample_block_type \"pixel_unshuffle\" (the encoders of DC-AE in/mix, "
+                       "f64c128, f128c512) is not supported; SANA's \"Conv\" is", origin);
     const int32_t n = cfg->n_stages;
+    if (cfg->dec_depth[0] == 0 && n < 2)
+        return sn_fail(SANA_ERR_FORMAT, "%s: the decoder's only stage has no blocks", origin);
+    if (cfg->dec_depth[0] == 0 && cfg->upsample_interpolate)
+        return sn_fail(SANA_ERR_UNSUPPORTED,
+                       "%s: an empty decoder stage 0 with upsample_block_type \"interpolate\" (an "
+                       "interpolating conv_out head; no published DC-AE has one) is not supported; "
+                       "with \"pixel_shuffle\" (DC-AE-Lite) it is", origin);
     for (int32_t i = 0; i < n; i++) {
-        if (cfg->enc_depth[i] < 1 || cfg->dec_depth[i] < 1)
-            return sn_fail(SANA_ERR_UNSUPPORTED, "%s: stage %d has no blocks (variants with empty stages "
-                                                 "are not supported)", origin, i);
+        if (cfg->enc_depth[i] < 1)
+            return sn_fail(SANA_ERR_UNSUPPORTED, "%s: encoder stage %d has no blocks (the pixel-unshuffle "
+                                                 "stem of the DC-AE in/mix encoders is not supported)", origin, i);
+        if (cfg->dec_depth[i] < 1 && i > 0)
+            return sn_fail(SANA_ERR_UNSUPPORTED, "%s: decoder stage %d has no blocks (only stage 0 may be "
+                                                 "empty, as in DC-AE-Lite)", origin, i);
         if (cfg->enc_width[i] < 1 || cfg->dec_width[i] < 1)
             return sn_fail(SANA_ERR_FORMAT, "%s: stage %d has no channels", origin, i);
         for (int e = 0; e < 2; e++) {
@@ -211,7 +219,8 @@ static sana_status sn_dcae_check_config(const sn_dcae_config *cfg, const char *o
                 return sn_fail(SANA_ERR_FORMAT, "%s: width %d of stage %d is not a multiple of "
                                                 "attention_head_dim %d", origin, C, i, cfg->head_dim);
         }
-        if (i + 1 < n && ((4 * cfg->dec_width[i]) % cfg->dec_width[i + 1] ||
+        /* an empty decoder stage 0 has no upsampler (its head's has no shortcut) */
+        if (i + 1 < n && (((4 * cfg->dec_width[i]) % cfg->dec_width[i + 1] && cfg->dec_depth[i] > 0) ||
                           (4 * cfg->enc_width[i]) % cfg->enc_width[i + 1]))
             return sn_fail(SANA_ERR_FORMAT, "%s: widths of stages %d and %d do not fit the shortcut",
                            origin, i, i + 1);
@@ -378,15 +387,17 @@ static sana_status sn_dcae_load_all(sn_dcae_src *s) {
     for (int32_t i = n - 1; i >= 0; i--) {
         sn_dcae_stage *st = &ae->dec[i];
         st->depth = c->dec_depth[i];
-        st->blocks = calloc((size_t)st->depth, sizeof *st->blocks);
+        st->blocks = calloc(st->depth > 0 ? (size_t)st->depth : 1, sizeof *st->blocks); /* 0: Lite stage 0 */
         if (!st->blocks) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "dcae: out of memory");
         int32_t j0 = 0;
-        if (i + 1 < n) { /* the upsampler is sub-module 0 */
+        if (i + 1 < n && st->depth > 0) { /* the upsampler is sub-module 0 (none in an empty stage) */
+            /* interpolate: conv at 2x; pixel_shuffle: conv to 4 C_i channels, then shuffled */
+            const int64_t co = c->upsample_interpolate ? c->dec_width[i] : 4 * (int64_t)c->dec_width[i];
             st->has_resample = 1;
             j0 = 1;
-            SN_TRY(SN_GET(s, &st->rs_w, SN_W_CONV, (c->dec_width[i], c->dec_width[i + 1], 3, 3),
+            SN_TRY(SN_GET(s, &st->rs_w, SN_W_CONV, (co, c->dec_width[i + 1], 3, 3),
                           "decoder.up_blocks.%d.0.conv.weight", i));
-            SN_TRY(SN_GET(s, &st->rs_b, SN_W_BIAS, (c->dec_width[i]), "decoder.up_blocks.%d.0.conv.bias", i));
+            SN_TRY(SN_GET(s, &st->rs_b, SN_W_BIAS, (co), "decoder.up_blocks.%d.0.conv.bias", i));
         }
         for (int32_t j = 0; j < st->depth; j++) {
             snprintf(p, sizeof p, "decoder.up_blocks.%d.%d", i, j0 + j);
@@ -394,10 +405,18 @@ static sana_status sn_dcae_load_all(sn_dcae_src *s) {
                                       c->dec_n_ms[i], c->dec_ms[i], p));
         }
     }
-    SN_TRY(SN_GET(s, &ae->dec_norm_w, SN_W_NORM_W, (c->dec_width[0]), "decoder.norm_out.weight"));
-    SN_TRY(SN_GET(s, &ae->dec_norm_b, SN_W_NORM_B, (c->dec_width[0]), "decoder.norm_out.bias"));
-    SN_TRY(SN_GET(s, &ae->dec_out_w, SN_W_CONV, (I, c->dec_width[0], 3, 3), "decoder.conv_out.weight"));
-    SN_TRY(SN_GET(s, &ae->dec_out_b, SN_W_BIAS, (I), "decoder.conv_out.bias"));
+    /* the head: on stage 0's width, or stage 1's when stage 0 is empty (then conv_out is a
+     * pixel-shuffle upsampler without shortcut, its conv named conv_out.conv) */
+    const int64_t Ch = ae->head_up ? c->dec_width[1] : c->dec_width[0];
+    SN_TRY(SN_GET(s, &ae->dec_norm_w, SN_W_NORM_W, (Ch), "decoder.norm_out.weight"));
+    SN_TRY(SN_GET(s, &ae->dec_norm_b, SN_W_NORM_B, (Ch), "decoder.norm_out.bias"));
+    if (ae->head_up) {
+        SN_TRY(SN_GET(s, &ae->dec_out_w, SN_W_CONV, (4 * I, Ch, 3, 3), "decoder.conv_out.conv.weight"));
+        SN_TRY(SN_GET(s, &ae->dec_out_b, SN_W_BIAS, (4 * I), "decoder.conv_out.conv.bias"));
+    } else {
+        SN_TRY(SN_GET(s, &ae->dec_out_w, SN_W_CONV, (I, Ch, 3, 3), "decoder.conv_out.weight"));
+        SN_TRY(SN_GET(s, &ae->dec_out_b, SN_W_BIAS, (I), "decoder.conv_out.bias"));
+    }
     return SANA_OK;
 }
 
@@ -406,6 +425,7 @@ static sana_status sn_dcae_new(sn_backend *be, const sn_dcae_config *cfg, sn_dca
     if (!ae) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "dcae: out of memory");
     ae->be = be;
     ae->cfg = *cfg;
+    ae->head_up = cfg->dec_depth[0] == 0;
     ae->evit_chunk_floats = SN_DCAE_EVIT_CHUNK_DEFAULT;
     *out = ae;
     return SANA_OK;
