@@ -3,7 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <omp.h>
+
 #include "backend/backend.h"
+#include "core/dtype.h"
 #include "harness.h"
 
 static sn_backend *be;
@@ -46,6 +49,45 @@ static void test_linear(void) {
     CHECK(sn_linear(&bad, &w, &b, SN_ACT_NONE, &y) != SANA_OK, "linear accepted K mismatch");
     sn_tensor_free(&bad);
     sn_tensor_free(&x), sn_tensor_free(&w), sn_tensor_free(&b), sn_tensor_free(&y), sn_tensor_free(&r);
+}
+
+/* Weights left in a file's 16-bit type (a mapped view: be NULL, as sn_weights_mapf makes it):
+ * the same products as the fp32 weights holding the same values, whatever the thread count,
+ * with exactly the conversion buffer the scratch query says, and none kept. */
+static void test_linear_16(void) {
+    const struct { int64_t M, N, K; } shapes[] = {{7, 5, 13}, {33, 600, 70}, {64, 1000, 600}, {1, 700, 300}};
+    const sn_dtype types[2] = {SN_BF16, SN_F16};
+    for (size_t c = 0; c < sizeof shapes / sizeof *shapes; c++)
+        for (int t = 0; t < 2; t++) {
+            const int64_t M = shapes[c].M, N = shapes[c].N, K = shapes[c].K;
+            sn_tensor x = mk(2, SN_SHAPE(M, K), 5), w32 = mk(2, SN_SHAPE(N, K), 6), b = mk(1, SN_SHAPE(N), 7);
+            sn_tensor y = mk(2, SN_SHAPE(M, N), 0), r = mk(2, SN_SHAPE(M, N), 0);
+            uint16_t *h = malloc((size_t)(N * K) * 2);
+            for (int64_t i = 0; i < N * K; i++) { /* the 16-bit values, and the same values in fp32 */
+                h[i] = types[t] == SN_BF16 ? sn_f32_to_bf16(F(w32)[i]) : sn_f32_to_f16(F(w32)[i]);
+                F(w32)[i] = types[t] == SN_BF16 ? sn_bf16_to_f32(h[i]) : sn_f16_to_f32(h[i]);
+            }
+            sn_tensor w16 = {types[t], 2, {N, K}, h, NULL};
+            const size_t want = sn_op_scratch_bytes(be, &(sn_op_shape){.op = SN_OP_LINEAR, .x = &x, .w = &w16});
+            const size_t used0 = be->scratch.used;
+            be->scratch.peak = used0;
+            CHECK_OK(sn_linear(&x, &w16, &b, SN_ACT_SILU, &y));
+            CHECK(be->scratch.used == used0 && be->scratch.peak - used0 == want && want > 0,
+                  "linear %s scratch: query %zu, took %zu", sn_dtype_name(types[t]), want, be->scratch.peak - used0);
+            CHECK_OK(sn_linear(&x, &w32, &b, SN_ACT_SILU, &r));
+            char what[96];
+            snprintf(what, sizeof what, "linear, %s weights, M %lld N %lld K %lld", sn_dtype_name(types[t]),
+                     (long long)M, (long long)N, (long long)K);
+            tu_check_close(what, F(y), F(r), (size_t)(M * N), 1e-6);
+            omp_set_num_threads(1);
+            CHECK_OK(sn_linear(&x, &w16, &b, SN_ACT_SILU, &r));
+            omp_set_num_threads(2);
+            CHECK(!memcmp(F(y), F(r), (size_t)(M * N) * 4), "%s: 1 thread and 2 threads differ", what);
+            free(h);
+            sn_tensor_free(&w16); /* a view: leaves the memory alone */
+            CHECK(w16.data == NULL, "sn_tensor_free cleared the view");
+            sn_tensor_free(&x), sn_tensor_free(&w32), sn_tensor_free(&b), sn_tensor_free(&y), sn_tensor_free(&r);
+        }
 }
 
 static void test_matmul(void) {
@@ -266,6 +308,7 @@ static void test_attention(void) {
 int main(void) {
     CHECK_OK(sn_backend_cpu_create(2, &be));
     test_linear();
+    test_linear_16();
     test_matmul();
     test_conv();
     test_norms();

@@ -259,7 +259,8 @@ static size_t arena_take(sn_op_shape sh) {
     case SN_OP_LINATTN_RELU: st = sn_linear_attention_relu(sh.x, 1e-15f, (sn_tensor *)sh.y); break;
     case SN_OP_LINATTN_STATE: st = sn_linear_attention_state(sh.x, (sn_tensor *)sh.y); break;
     case SN_OP_LINATTN_APPLY: st = sn_linear_attention_apply(sh.x, sh.w, 1e-15f, (sn_tensor *)sh.y); break;
-    case SN_OP_ATTENTION: break; /* test_ops_cpu checks softmax attention's */
+    case SN_OP_ATTENTION: /* test_ops_cpu checks softmax attention's and linear's */
+    case SN_OP_LINEAR: break;
     }
     CHECK_OK(st);
     CHECK(be->scratch.used == used0, "op %d kept scratch", (int)sh.op);

@@ -30,7 +30,8 @@ typedef struct sn_tensor {
     int32_t ndim;
     int64_t shape[SN_MAX_DIMS];
     void *data;     /* host memory (CPU) or device memory, as `be` says */
-    sn_backend *be; /* where `data` lives */
+    sn_backend *be; /* where `data` lives; NULL: host memory owned elsewhere, e.g. a weight read
+                     * in place from its mapped file (sn_weights_mapf), which sn_tensor_free leaves */
 } sn_tensor;
 
 static inline int64_t sn_numel(const sn_tensor *t) {
@@ -71,8 +72,9 @@ typedef enum sn_op_id {
     SN_OP_LINATTN_RELU,     /* x = qkv, y */
     SN_OP_LINATTN_STATE,    /* x = qkv, y = s */
     SN_OP_LINATTN_APPLY,    /* x = qkv, w = s, y */
-    SN_OP_ATTENTION         /* x = q, w = k (softmax attention; on the CPU, with the calling
+    SN_OP_ATTENTION,        /* x = q, w = k (softmax attention; on the CPU, with the calling
                              * thread's thread count, as the op will run) */
+    SN_OP_LINEAR            /* x, w (weights in a file's dtype take a conversion buffer) */
 } sn_op_id;
 
 typedef struct sn_op_shape {
@@ -217,6 +219,8 @@ struct sn_backend {
     const sn_ops *ops;
     sn_dtype act_dtype;    /* dtype of activations this backend computes in */
     sn_dtype weight_dtype; /* dtype weights are uploaded in */
+    int32_t host_weights;  /* 1: its linear() reads a weight matrix where it lies in host memory,
+                            * in F32, F16 or BF16: loaders may hand it views of the mapped file */
     int32_t n_threads;
     sn_arena scratch;      /* per-forward scratch; see sn_scratch_* */
     size_t scratch_keep;   /* bytes of scratch kept between API calls (sn_arena_trim) */

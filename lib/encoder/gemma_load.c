@@ -126,13 +126,13 @@ static sana_status sn_gemma_load_weights(sn_gemma *g) {
         SN_TRY(sn_weights_loadf(w, be, 1, SN_SHAPE(H), &l->post_attn_norm, "%s%s.%d.post_attention_layernorm.weight", pre, L, i));
         SN_TRY(sn_weights_loadf(w, be, 1, SN_SHAPE(H), &l->pre_ff_norm, "%s%s.%d.pre_feedforward_layernorm.weight", pre, L, i));
         SN_TRY(sn_weights_loadf(w, be, 1, SN_SHAPE(H), &l->post_ff_norm, "%s%s.%d.post_feedforward_layernorm.weight", pre, L, i));
-        SN_TRY(sn_weights_loadf(w, be, 2, SN_SHAPE(QD, H), &l->q, "%s%s.%d.self_attn.q_proj.weight", pre, L, i));
-        SN_TRY(sn_weights_loadf(w, be, 2, SN_SHAPE(KD, H), &l->k, "%s%s.%d.self_attn.k_proj.weight", pre, L, i));
-        SN_TRY(sn_weights_loadf(w, be, 2, SN_SHAPE(KD, H), &l->v, "%s%s.%d.self_attn.v_proj.weight", pre, L, i));
-        SN_TRY(sn_weights_loadf(w, be, 2, SN_SHAPE(H, QD), &l->o, "%s%s.%d.self_attn.o_proj.weight", pre, L, i));
-        SN_TRY(sn_weights_loadf(w, be, 2, SN_SHAPE(I, H), &l->gate, "%s%s.%d.mlp.gate_proj.weight", pre, L, i));
-        SN_TRY(sn_weights_loadf(w, be, 2, SN_SHAPE(I, H), &l->up, "%s%s.%d.mlp.up_proj.weight", pre, L, i));
-        SN_TRY(sn_weights_loadf(w, be, 2, SN_SHAPE(H, I), &l->down, "%s%s.%d.mlp.down_proj.weight", pre, L, i));
+        SN_TRY(sn_weights_mapf(w, be, 2, SN_SHAPE(QD, H), &l->q, "%s%s.%d.self_attn.q_proj.weight", pre, L, i));
+        SN_TRY(sn_weights_mapf(w, be, 2, SN_SHAPE(KD, H), &l->k, "%s%s.%d.self_attn.k_proj.weight", pre, L, i));
+        SN_TRY(sn_weights_mapf(w, be, 2, SN_SHAPE(KD, H), &l->v, "%s%s.%d.self_attn.v_proj.weight", pre, L, i));
+        SN_TRY(sn_weights_mapf(w, be, 2, SN_SHAPE(H, QD), &l->o, "%s%s.%d.self_attn.o_proj.weight", pre, L, i));
+        SN_TRY(sn_weights_mapf(w, be, 2, SN_SHAPE(I, H), &l->gate, "%s%s.%d.mlp.gate_proj.weight", pre, L, i));
+        SN_TRY(sn_weights_mapf(w, be, 2, SN_SHAPE(I, H), &l->up, "%s%s.%d.mlp.up_proj.weight", pre, L, i));
+        SN_TRY(sn_weights_mapf(w, be, 2, SN_SHAPE(H, I), &l->down, "%s%s.%d.mlp.down_proj.weight", pre, L, i));
     }
     SN_TRY(sn_weights_loadf(w, be, 1, SN_SHAPE(H), &g->final_norm, "%snorm.weight", pre));
     /* the parameters of Gemma2Model (an lm_head, if the file has one, is not ours) */

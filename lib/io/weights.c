@@ -338,3 +338,25 @@ sana_status sn_weights_loadf(const sn_weights *w, sn_backend *be, int32_t ndim,
     }
     return sn_weights_load(w, be, name, ndim, shape, out);
 }
+
+sana_status sn_weights_mapf(const sn_weights *w, sn_backend *be, int32_t ndim, const int64_t *shape,
+                            sn_tensor *out, const char *fmt, ...) {
+    char name[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    memset(out, 0, sizeof *out);
+    if (n < 0 || (size_t)n >= sizeof name) return sn_fail(SANA_ERR_INVALID_ARGUMENT, "tensor name too long: %s...", name);
+    const sn_st_tensor *t;
+    SN_TRY(sn_weights_get(w, name, ndim, shape, &t));
+    int in_place = be->host_weights && (t->dtype == SN_F32 || t->dtype == SN_F16 || t->dtype == SN_BF16) &&
+                   (uintptr_t)t->data % sn_dtype_size(t->dtype) == 0;
+    if (!in_place) return sn_weights_load(w, be, name, ndim, shape, out);
+    out->dtype = t->dtype;
+    out->ndim = ndim;
+    memcpy(out->shape, shape, (size_t)ndim * sizeof *shape);
+    out->data = (void *)(uintptr_t)t->data; /* read only: the mapping is PROT_READ */
+    out->be = NULL;
+    return SANA_OK;
+}

@@ -41,6 +41,14 @@ sana_status sn_weights_get(const sn_weights *w, const char *name, int32_t ndim,
 sana_status sn_weights_load(const sn_weights *w, sn_backend *be, const char *name, int32_t ndim,
                             const int64_t *shape, sn_tensor *out);
 
+/* A linear layer's weight matrix, as sn_weights_loadf; where the backend reads such weights in
+ * place (be->host_weights: the CPU) and the file holds F32, F16 or BF16 aligned for its type,
+ * *out is a view of the mapped file instead (out->be NULL, dtype the file's): nothing is copied or
+ * converted at load, and the pages are the file's (the kernel may drop and re-read them), not
+ * the process's. The weights must outlive *out. */
+sana_status sn_weights_mapf(const sn_weights *w, sn_backend *be, int32_t ndim, const int64_t *shape,
+                            sn_tensor *out, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
 /* Same, with the name built printf-style: sn_weights_loadf(w, be, ndim, shape, out,
  * "transformer_blocks.%d.attn1.to_q.weight", i). */
 sana_status sn_weights_loadf(const sn_weights *w, sn_backend *be, int32_t ndim,

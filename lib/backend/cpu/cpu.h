@@ -36,6 +36,8 @@ void sn_cpu_sgemm_team(int tid, int nt, int trans_b, int64_t M, int64_t N, int64
                        const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
                        float *C, int64_t ldc);
 int sn_cpu_gemm_threads(int64_t M, int64_t N, int64_t K);
+/* What linear takes from the arena: a conversion buffer when w is F16/BF16 (a mapped file's). */
+size_t sn_cpu_linear_scratch(const sn_tensor *x, const sn_tensor *w);
 
 /* The linked BLAS's threading: OpenBLAS's openblas_get_parallel() (0 sequential, 1 pthreads,
  * 2 OpenMP), -1 when the BLAS is not OpenBLAS or there is none. */

@@ -122,6 +122,7 @@ sana_status sn_backend_cpu_create(int32_t n_threads, sn_backend **out) {
     be->ops = &sn_cpu_ops;
     be->act_dtype = SN_F32;
     be->weight_dtype = SN_F32;
+    be->host_weights = 1;
     /* 0: OpenMP's default for this thread (one per core, or OMP_NUM_THREADS) */
     be->n_threads = n_threads > 0 ? n_threads : omp_get_max_threads();
     sn_arena_init(&be->scratch, sn_cpu_chunk_alloc, sn_cpu_chunk_free, be, (size_t)64 << 20);

@@ -271,7 +271,8 @@ sana_status sn_cpu_linear_attention_apply(sn_backend *be, const sn_tensor *qkv, 
 }
 
 /* What the ops above take from the arena (conv2d_band: its Winograd path's or its row path's,
- * as sn_cpu_conv2d_band_fast chooses), softmax attention's scores (arena too), and conv2d's
+ * as sn_cpu_conv2d_band_fast chooses), softmax attention's scores and the conversion buffer of
+ * a linear with 16-bit weights (arena too), and conv2d's
  * im2col columns (malloc'd; none for depthwise and 1x1 stride-1 convolutions). */
 size_t sn_cpu_scratch_bytes(sn_backend *be, const sn_op_shape *s) {
     (void)be;
@@ -295,6 +296,8 @@ size_t sn_cpu_scratch_bytes(sn_backend *be, const sn_op_shape *s) {
         return sn_arena_round(sn_cpu_linattn_pass_bytes(x->shape[2] / 3, x->shape[3]));
     case SN_OP_ATTENTION:
         return sn_cpu_attention_scratch(s);
+    case SN_OP_LINEAR:
+        return sn_cpu_linear_scratch(x, w);
     }
     return 0;
 }

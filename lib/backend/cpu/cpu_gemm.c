@@ -133,12 +133,68 @@ static SN_CPU_VECTOR void sn_bias_act_rows(void *p, int64_t i0, int64_t i1) {
     }
 }
 
+/* Weights still in a file's 16-bit type (sn_weights_mapf: a view of the mapped file) are
+ * converted to fp32 a block of SN_WBLOCK rows at a time, into a buffer per thread, each block
+ * then one single-threaded sgemm for those SN_WBLOCK columns of Y. The blocks are fixed and each
+ * thread takes whole ones, so the sums do not depend on the thread count. A block is wide enough
+ * that repacking X for each one stays small against its products. */
+#define SN_WBLOCK 256
+
+static int sn_cpu_linear_team(int64_t M, int64_t N, int64_t K) {
+    const int64_t blocks = (N + SN_WBLOCK - 1) / SN_WBLOCK;
+    const int nt = sn_cpu_gemm_threads(M, N, K);
+    return (int64_t)nt < blocks ? nt : (int)blocks;
+}
+
+size_t sn_cpu_linear_scratch(const sn_tensor *x, const sn_tensor *w) {
+    if (w->dtype == SN_F32) return 0;
+    const int64_t N = w->shape[0], K = w->shape[1], M = sn_numel(x) / K;
+    const int64_t rows = N < SN_WBLOCK ? N : SN_WBLOCK;
+    return sn_arena_round((size_t)(sn_cpu_linear_team(M, N, K) * rows * K) * sizeof(float));
+}
+
+typedef struct {
+    const float *X;
+    const char *W;
+    sn_dtype wt;
+    float *Y, *buf;
+    int64_t M, N, K, blocks;
+} sn_wlinear_job;
+
+static void sn_wlinear_task(void *p, int tid, int nt) {
+    const sn_wlinear_job *j = p;
+    const int64_t K = j->K, rows = j->N < SN_WBLOCK ? j->N : SN_WBLOCK;
+    float *wf = j->buf + (int64_t)tid * rows * K;
+    const size_t es = sn_dtype_size(j->wt);
+    for (int64_t b = tid * j->blocks / nt; b < (tid + 1) * j->blocks / nt; b++) {
+        const int64_t n0 = b * SN_WBLOCK, nb = j->N - n0 < SN_WBLOCK ? j->N - n0 : SN_WBLOCK;
+        sn_convert_to_f32(j->wt, j->W + (size_t)(n0 * K) * es, wf, nb * K);
+        sn_sgemm_1(1, j->M, nb, K, 1.0f, j->X, K, wf, K, 0.0f, j->Y + n0, j->N);
+    }
+}
+
+static sana_status sn_cpu_linear_16(sn_backend *be, const sn_tensor *x, const sn_tensor *w, float *Y) {
+    const int64_t N = w->shape[0], K = w->shape[1], M = sn_numel(x) / K;
+    const size_t bytes = sn_cpu_linear_scratch(x, w);
+    sn_arena_mark mk = sn_scratch_mark(be);
+    float *buf = sn_arena_alloc(&be->scratch, bytes);
+    if (!buf) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "linear: %zu bytes to convert %s weights", bytes, sn_dtype_name(w->dtype));
+    sn_wlinear_job j = {SN_CF(x), w->data, w->dtype, Y, buf, M, N, K, (N + SN_WBLOCK - 1) / SN_WBLOCK};
+    const int nt = sn_cpu_linear_team(M, N, K);
+    sn_cpu_blas_enter();
+    if (nt <= 1) sn_wlinear_task(&j, 0, 1);
+    else sn_pool_run(nt, sn_wlinear_task, &j);
+    sn_cpu_blas_leave();
+    sn_scratch_reset(be, mk);
+    return SANA_OK;
+}
+
 sana_status sn_cpu_linear(sn_backend *be, const sn_tensor *x, const sn_tensor *w,
                           const sn_tensor *b, sn_act act, sn_tensor *y) {
-    (void)be;
     int64_t N = w->shape[0], K = w->shape[1], M = sn_numel(x) / K;
     float *Y = SN_F(y);
-    sn_cpu_sgemm(1, M, N, K, 1.0f, SN_CF(x), K, SN_CF(w), K, 0.0f, Y, N);
+    if (w->dtype != SN_F32) SN_TRY(sn_cpu_linear_16(be, x, w, Y));
+    else sn_cpu_sgemm(1, M, N, K, 1.0f, SN_CF(x), K, SN_CF(w), K, 0.0f, Y, N);
     if (b || act != SN_ACT_NONE) {
         sn_bias_act_job j = {Y, b ? SN_CF(b) : NULL, N, act};
         sn_parallel_for(M, sn_bias_act_rows, &j);

@@ -211,6 +211,7 @@ size_t sn_cuda_scratch_bytes(sn_backend *be, const sn_op_shape *s) {
     }
     case SN_OP_LINATTN_APPLY:
     case SN_OP_ATTENTION: /* its kernels take q, k, v and y only: no scratch */
+    case SN_OP_LINEAR:    /* weights are on the device in its dtype: nothing to convert */
         return 0;
     }
     return 0;
