@@ -161,6 +161,28 @@ static void test_nvlabs(void) {
     CHECK(ids && ids2 && M == M2 && memcmp(ids, ids2, (size_t)M * 4) != 0, "NVlabs mode lower-cased the prompt");
     free(ids), free(mask), free(ids2), free(mask2);
 
+    /* prepare_prompt_ar: NVlabs cuts positive prompts at the first flag (a plain substring) and
+     * strips; negatives, and every prompt in diffusers mode, keep the text */
+    const char *cases[][2] = {{"a cat --ar 16:9", "a cat"},      {"  a cat --hw 512:768 --ar 1:2", "a cat"},
+                              {"a cat--aspect_ratio 2:1", "a cat"}, {"a --art cat", "a"},
+                              {"--ar 1:1", ""},                     {"a cat - ar", "a cat - ar"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (int mode = 0; mode < 3; mode++) { /* NVlabs positive, NVlabs negative, diffusers positive */
+            sn_prompt_params q = p, as_given = p; /* as_given: an NVlabs negative, taken as it is */
+            q.nvlabs_compat = mode < 2;
+            const char *in[1] = {cases[i][0]};
+            CHECK_OK(sn_prompt_tokenize(tok, in, 1, &q, mode != 1, &ids, &mask, &M));
+            char *trimmed = NULL; /* what each mode should have made of the text */
+            const char *want = mode == 0 ? cases[i][1] : cases[i][0];
+            CHECK_OK(sn_text_lower_strip(want, strlen(want), mode == 2, &trimmed));
+            const char *w1[1] = {mode == 1 ? want : trimmed};
+            CHECK_OK(sn_prompt_tokenize(tok, w1, 1, &as_given, 0, &ids2, &mask2, &M2));
+            CHECK(ids && ids2 && M == M2 && !memcmp(ids, ids2, (size_t)M * 4), "\"%s\" (mode %d) is not \"%s\"",
+                  cases[i][0], mode, w1[0]);
+            free(trimmed), free(ids), free(mask), free(ids2), free(mask2);
+        }
+    }
+
     /* with the diffusers text as its instruction and an already lower-case prompt, NVlabs mode
      * gives diffusers' embedding; the uncond mask is then the positive one */
     const tu_case *c = tu_case_require("prompt/chi");

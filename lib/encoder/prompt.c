@@ -41,13 +41,27 @@ static const char *sn_prompt_chi(const sn_prompt_params *p) {
     return *chi ? chi : NULL; /* an empty instruction is none, as `if not complex_human_instruction` */
 }
 
-/* diffusers: lower().strip() for every prompt; NVlabs: strip() for prompts, negatives as given. */
+/* NVlabs' prepare_prompt_ar: the text before the first "--aspect_ratio", "--ar" or "--hw"
+ * (plain substrings, as its str.split does: "--art" cuts too). Its app takes the size from its
+ * arguments, not from the flag, and so does the caller here. */
+static size_t sn_prompt_ar_cut(const char *text) {
+    static const char *const flags[3] = {"--aspect_ratio", "--ar", "--hw"};
+    size_t cut = strlen(text);
+    for (int i = 0; i < 3; i++) {
+        const char *f = strstr(text, flags[i]);
+        if (f && (size_t)(f - text) < cut) cut = (size_t)(f - text);
+    }
+    return cut;
+}
+
+/* diffusers: lower().strip() for every prompt; NVlabs: prompts cut at their aspect-ratio flags
+ * and strip()ped, negatives as given. */
 static sana_status sn_prompt_preprocess(const char *text, const sn_prompt_params *p, int negative, char **out) {
     if (p->nvlabs_compat && negative) {
         *out = strdup(text);
         return *out ? SANA_OK : sn_fail(SANA_ERR_OUT_OF_MEMORY, "prompt: out of memory");
     }
-    return sn_text_lower_strip(text, strlen(text), !p->nvlabs_compat, out);
+    return sn_text_lower_strip(text, p->nvlabs_compat ? sn_prompt_ar_cut(text) : strlen(text), !p->nvlabs_compat, out);
 }
 
 /* One sequence: <bos> + tokens of `text`, cut to M (the head is kept), padded to M. */

@@ -25,8 +25,9 @@
  *   - the unconditional branch's mask: diffusers uses the negative prompt's own mask (for "" only
  *     <bos> is attended); NVlabs passes the positive prompt's mask to both CFG branches
  *     (sn_prompt_encode_cfg applies this).
- *   NVlabs' aspect-ratio flags in the prompt ("--ar 16:9") are not parsed: the text is encoded
- *   as given. */
+ *   - NVlabs cuts a prompt at its first aspect-ratio flag ("--ar 16:9", "--hw", "--aspect_ratio")
+ *     before stripping it (prepare_prompt_ar); the size still comes from the caller. diffusers
+ *     encodes the flag as text. */
 #ifndef SN_ENCODER_PROMPT_H
 #define SN_ENCODER_PROMPT_H
 
