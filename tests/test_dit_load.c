@@ -128,6 +128,25 @@ static int64_t expected_params(int64_t D, int64_t Dc, int64_t F, int64_t L, int6
     return L * block + other;
 }
 
+/* sn_dit_forward_staged's callback: records the block indices and the stream at block -1
+ * (`keep`), or overwrites the stream there with `put`; fails at block `fail_at`. */
+typedef struct block_calls {
+    int32_t seen[8];
+    int n, fail_at;
+    float *keep;
+    const float *put;
+} block_calls;
+
+static sana_status on_block(int32_t block, sn_tensor *x, void *user) {
+    block_calls *c = user;
+    if (c->n < 8) c->seen[c->n] = block;
+    c->n++;
+    if (block == c->fail_at) return sn_fail(SANA_ERR_INTERNAL, "test: callback fails at block %d", block);
+    if (block == -1 && c->keep) CHECK_OK(sn_download_f32(x, c->keep));
+    if (block == -1 && c->put) CHECK_OK(sn_upload_convert(x, SN_F32, c->put));
+    return SANA_OK;
+}
+
 static void test_configs(void) {
     sn_dit *dit = NULL;
     CHECK_OK(sn_dit_load(be, tu_path(tu_fixtures_dir(), "sana_tiny/transformer"), NULL, &dit));
@@ -204,6 +223,38 @@ static void test_configs(void) {
     p.blocks = (int32_t[]){2};
     CHECK_STATUS(sn_dit_forward(dit, text, &lat, t, NULL, &p, &out), SANA_ERR_INVALID_ARGUMENT);
     free(plain), free(pag);
+
+    /* the staged forward: called at -1 (the patch embedding) and after each block; without
+     * changes it computes the plain forward; the stream it leaves at -1 is what the rest reads
+     * (the latents are read by the patch embedding only: forcing the stream of other latents
+     * gives their output); a failing callback stops the forward with its status */
+    {
+        const size_t nx = (size_t)sn_numel(&out), ns = 2 * 12 * 32; /* stream [B, N, D] */
+        float *ref = malloc(nx * 4), *got = malloc(nx * 4), *stream = malloc(ns * 4);
+        float *lat2 = malloc(nx * 4), *saved = malloc(nx * 4);
+        block_calls calls = {.fail_at = 99, .keep = stream};
+        CHECK_OK(sn_dit_forward(dit, text, &lat, t, NULL, NULL, &out));
+        CHECK_OK(sn_download_f32(&out, ref));
+        CHECK_OK(sn_dit_forward_staged(dit, text, &lat, t, NULL, NULL, on_block, &calls, &out));
+        CHECK_OK(sn_download_f32(&out, got));
+        CHECK(calls.n == 3 && calls.seen[0] == -1 && calls.seen[1] == 0 && calls.seen[2] == 1,
+              "staged forward: %d calls (%d, %d, %d), expected -1, 0, 1", calls.n, calls.seen[0],
+              calls.seen[1], calls.seen[2]);
+        tu_check_close("staged forward, callback changes nothing", got, ref, nx, 0.0);
+        CHECK_OK(sn_download_f32(&lat, saved));
+        tu_fill_random(lat2, nx, 9);
+        CHECK_OK(sn_upload_convert(&lat, SN_F32, lat2));
+        calls = (block_calls){.fail_at = 99, .put = stream};
+        CHECK_OK(sn_dit_forward_staged(dit, text, &lat, t, NULL, NULL, on_block, &calls, &out));
+        CHECK_OK(sn_download_f32(&out, got));
+        tu_check_close("staged forward from the stream of other latents", got, ref, nx, 0.0);
+        CHECK_OK(sn_upload_convert(&lat, SN_F32, saved));
+        calls = (block_calls){.fail_at = 0};
+        CHECK_STATUS(sn_dit_forward_staged(dit, text, &lat, t, NULL, NULL, on_block, &calls, &out),
+                     SANA_ERR_INTERNAL);
+        CHECK(calls.n == 2, "staged forward: went on after a failing callback (%d calls)", calls.n);
+        free(ref), free(got), free(stream), free(lat2), free(saved);
+    }
 
     /* cancellation is polled between blocks */
     atomic_int cancel = 1;

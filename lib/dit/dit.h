@@ -99,6 +99,21 @@ sana_status sn_dit_forward(const sn_dit *dit, const sn_dit_text *text, const sn_
                            const float *timesteps, const float *guidance, const sn_dit_pag *pag,
                            sn_tensor *out);
 
+/* The same forward, calling `on_block` with the residual stream x [B, N, D] (token-major, on the
+ * backend, in its activation dtype, valid during the call only) at the input of each block:
+ * block -1 after the patch embedding (what block 0 reads), block i after transformer block i
+ * (what block i + 1, or the output head after the last, reads). The callback may overwrite x's
+ * values (not its shape, dtype or storage): the forward goes on from what it leaves there (tests
+ * feed each block of one backend the other backend's input). A status other than SANA_OK stops
+ * the forward and is returned. NULL: exactly sn_dit_forward. For tests: a callback that reads or
+ * writes x from the host synchronises in the middle of the forward, which a CUDA graph capture
+ * (sn_graph_run) cannot hold, so the pipeline's captured step calls sn_dit_forward. */
+typedef sana_status (*sn_dit_block_fn)(int32_t block, sn_tensor *x, void *user_data);
+sana_status sn_dit_forward_staged(const sn_dit *dit, const sn_dit_text *text,
+                                  const sn_tensor *latents, const float *timesteps,
+                                  const float *guidance, const sn_dit_pag *pag,
+                                  sn_dit_block_fn on_block, void *user_data, sn_tensor *out);
+
 /* --- introspection for tests ------------------------------------------------------------------ */
 
 /* Called after named stages of the forward with the tensor there (token-major [B, N, D] for

@@ -299,7 +299,8 @@ static sana_status sn_check_inputs(const sn_dit *dit, const sn_dit_text *text,
 
 static sana_status sn_forward(const sn_dit *dit, const sn_dit_text *text, const sn_tensor *latents,
                               const float *timesteps, const float *guidance,
-                              const sn_dit_pag *pag, sn_tensor *out) {
+                              const sn_dit_pag *pag, sn_dit_block_fn on_block, void *user,
+                              sn_tensor *out) {
     const sn_dit_config *c = &dit->cfg;
     sn_backend *be = sn_backend_for_call(dit->be);
     int64_t B = latents->shape[0], D = c->D;
@@ -312,6 +313,7 @@ static sana_status sn_forward(const sn_dit *dit, const sn_dit_text *text, const 
     SN_TRY(sn_scratch(be, 3, SN_SHAPE(B, N, D), &x));
     SN_TRY(sn_patch_embed(dit, text, latents, Hp, Wp, &x));
     sn_dit_emit(dit, "patch_embed", &x);
+    if (on_block) SN_TRY(on_block(-1, &x, user));
     SN_TRY(sn_scratch(be, 2, SN_SHAPE(B, D), &t_emb));
     SN_TRY(sn_scratch(be, 3, SN_SHAPE(6, B, D), &tmod6));
     SN_TRY(sn_time_embed(dit, timesteps, guidance, B, &t_emb, &tmod6));
@@ -330,20 +332,28 @@ static sana_status sn_forward(const sn_dit *dit, const sn_dit_text *text, const 
             snprintf(name, sizeof name, "block.%d", i);
             sn_dit_emit(dit, name, &x);
         }
+        if (on_block) SN_TRY(on_block(i, &x, user));
     }
 
     /* 3. output head and unpatchify */
     return sn_output(dit, &x, &t_emb, Hp, Wp, out);
 }
 
-sana_status sn_dit_forward(const sn_dit *dit, const sn_dit_text *text, const sn_tensor *latents,
-                           const float *timesteps, const float *guidance, const sn_dit_pag *pag,
-                           sn_tensor *out) {
+sana_status sn_dit_forward_staged(const sn_dit *dit, const sn_dit_text *text,
+                                  const sn_tensor *latents, const float *timesteps,
+                                  const float *guidance, const sn_dit_pag *pag,
+                                  sn_dit_block_fn on_block, void *user_data, sn_tensor *out) {
     if (!dit) return sn_fail(SANA_ERR_INVALID_ARGUMENT, "dit forward: no model");
     SN_TRY(sn_check_inputs(dit, text, latents, timesteps, guidance, pag, out));
     sn_backend *be = sn_backend_for_call(dit->be);
     sn_arena_mark m = sn_scratch_mark(be);
-    sana_status st = sn_forward(dit, text, latents, timesteps, guidance, pag, out);
+    sana_status st = sn_forward(dit, text, latents, timesteps, guidance, pag, on_block, user_data, out);
     sn_scratch_reset(be, m);
     return st;
+}
+
+sana_status sn_dit_forward(const sn_dit *dit, const sn_dit_text *text, const sn_tensor *latents,
+                           const float *timesteps, const float *guidance, const sn_dit_pag *pag,
+                           sn_tensor *out) {
+    return sn_dit_forward_staged(dit, text, latents, timesteps, guidance, pag, NULL, NULL, out);
 }
