@@ -144,7 +144,11 @@ setup_deps() {
     fi
     local lib=$DEPS/usr/lib/x86_64-linux-gnu f sysz
     mkdir -p "$DEPS" || return 1
-    for f in .devdeps/*.deb; do dpkg -x "$f" "$DEPS" || return 1; done
+    # dpkg where the image has it; else the same unpacking in python (scripts/device/undeb.py)
+    for f in .devdeps/*.deb; do
+        if command -v dpkg >/dev/null; then dpkg -x "$f" "$DEPS"; else python3 scripts/device/undeb.py "$f" "$DEPS"; fi ||
+            { note deps "could not unpack $f into $DEPS"; return 1; }
+    done
     # cJSON's CMake files name /usr/... absolutely: point them into the prefix
     sed -i "s#\"/usr\\([/\"]\\)#\"$DEPS/usr\\1#g" "$lib"/cmake/cJSON/*.cmake || return 1
     # zlib1g-dev's libz.so points at /lib/x86_64-linux-gnu/libz.so.1.2.13 (Debian's zlib1g, not
