@@ -2,10 +2,13 @@
 """Results of scripts/device/run.sh: collect them into one file, and print the short table that
 ends a device call (stdlib only: it also runs here, on the fetched files).
 
-  report.py collect RESULTS_DIR OUT_JSON [EARLIER.json...]
+  report.py collect [--dryrun] RESULTS_DIR OUT_JSON [EARLIER.json...]
       every step run.sh recorded in RESULTS_DIR (TAG.meta, TAG.out, TAG.err) plus the records of
       earlier calls (results.json files fetched back and carried in .devresults/), the newest
-      record of each tag winning, into OUT_JSON
+      record of each tag winning, into OUT_JSON; earlier records of the other kind of run (a
+      rehearsal's with --dryrun absent, a GPU call's with it) are left out with a warning, so
+      that a rehearsal's file left in .devresults can neither fill a GPU report nor make
+      SANA_SKIP_DONE=1 skip a step
   report.py done TAG RESULTS.json
       exit 0 when RESULTS.json holds an ok record of TAG (run.sh's SANA_SKIP_DONE=1)
   report.py report RESULTS.json...
@@ -65,15 +68,23 @@ def read(path):
         return ""
 
 
-def collect(rdir, out_path, earlier):
+def collect(rdir, out_path, earlier, dryrun=False):
     records = {}
     for path in earlier:  # earlier calls first: this call's records of the same tag win
         try:
             with open(path) as f:
-                for tag, rec in json.load(f).get("records", {}).items():
-                    rec.setdefault("from", os.path.basename(path))
-                    if tag not in records or rec.get("time", 0) >= records[tag].get("time", 0):
-                        records[tag] = rec
+                recs = json.load(f).get("records", {})
+            other = sorted(tag for tag, rec in recs.items() if bool(rec.get("dryrun")) != dryrun)
+            if other and not os.path.exists(out_path):  # once per call: run.sh collects after every step
+                print(f"report.py: {path}: {len(other)} records of a {'GPU call' if dryrun else 'dry run'} "
+                      f"left out of this {'dry run' if dryrun else 'GPU call'} ({', '.join(other[:4])}"
+                      f"{', ...' if len(other) > 4 else ''})", file=sys.stderr)
+            for tag, rec in recs.items():
+                if tag in other:
+                    continue
+                rec.setdefault("from", os.path.basename(path))
+                if tag not in records or rec.get("time", 0) >= records[tag].get("time", 0):
+                    records[tag] = rec
         except (OSError, ValueError) as e:
             print(f"report.py: {path}: {e}", file=sys.stderr)
     for meta in sorted(glob.glob(os.path.join(rdir, "*.meta"))):
@@ -288,7 +299,12 @@ def main(argv):
     if len(argv) == 3 and argv[0] == "done":
         return is_done(argv[1], argv[2])
     if len(argv) >= 3 and argv[0] == "collect":
-        collect(argv[1], argv[2], argv[3:])
+        dry = argv[1] == "--dryrun"
+        args = argv[2:] if dry else argv[1:]
+        if len(args) < 2:
+            print(__doc__, file=sys.stderr)
+            return 2
+        collect(args[0], args[1], args[2:], dry)
         return 0
     if len(argv) >= 2 and argv[0] == "report":
         return report(argv[1:])

@@ -76,7 +76,9 @@ clean() { local s=${1//\\/\/}; s=${s//\"/\'}; printf '%s' "${s//$'\n'/ }"; }
 # results.json, ctest.log and logs.tar.gz in $OUT, rewritten after every step (a call killed at
 # its limit still brings back what ran)
 collect() {
-    python3 scripts/device/report.py collect "$R" "$OUT/results.json" "${EARLIER[@]}"
+    local dryflag=()
+    [ "$DRY" = 1 ] && dryflag=(--dryrun) # earlier records of the other kind are left out
+    python3 scripts/device/report.py collect "${dryflag[@]}" "$R" "$OUT/results.json" "${EARLIER[@]}"
     : >"$OUT/ctest.log"
     for t in ctest-cuda ctest-all ctest-cuda-gemm; do
         [ -f "$R/$t.out" ] && { echo "===== $t"; cat "$R/$t.out"; } >>"$OUT/ctest.log"
