@@ -64,25 +64,46 @@ norm = lambda s: re.sub(r"[-_.]+", "-", s).lower()
 env = {"python_version": "3.12", "python_full_version": "3.12.3", "platform_machine": "x86_64",
        "sys_platform": "linux", "platform_system": "Linux", "os_name": "posix",
        "implementation_name": "cpython", "platform_python_implementation": "CPython", "extra": ""}
-m = re.search(r"Packages: (.*?)\.\n", pathlib.Path(sys.argv[1]).read_text())
+text = pathlib.Path(sys.argv[1]).read_text()
+m = re.search(r"Packages: (.*?)\.\n", text)
 have = {norm(p.strip()) for p in m.group(1).split(",")} if m else set()
-carried, needs = set(), set()
+# versions where KINDS.md gives them (the "pip list" row: "name 1.2.3, ..."); the others unknown
+known = {}
+for line in text.splitlines():
+    if line.startswith("| pip list"):
+        known.update((norm(n), v) for n, v in re.findall(r"([A-Za-z][\w.-]*) (\d+(?:\.\w+)+)(?=,| \|)", line))
+carried, needs = {}, []
 for w in pathlib.Path(sys.argv[2]).glob("*.whl"):
-    carried.add(norm(w.name.split("-")[0]))
+    carried[norm(w.name.split("-")[0])] = w.name.split("-")[1]
     with zipfile.ZipFile(w) as z:
         meta = next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))
         for line in z.read(meta).decode().splitlines():
             if line.startswith("Requires-Dist:"):
                 r = Requirement(line.split(":", 1)[1].strip())
                 if r.marker is None or r.marker.evaluate(env):  # the image: CPython 3.12, no extras
-                    needs.add(norm(r.name))
-missing = sorted(needs - have - carried)
+                    needs.append((w.name, r))
+missing = sorted({norm(r.name) for _, r in needs} - have - set(carried))
+# a requirement's version range against the version that will be imported there (carried first:
+# PYTHONPATH puts the carried wheels before the image's packages)
+bad, unchecked = [], set()
+for whl, r in needs:
+    n = norm(r.name)
+    v = carried.get(n) or known.get(n)
+    if not str(r.specifier):
+        continue
+    if v is None:
+        unchecked.add(f"{r.name}{r.specifier}")
+    elif not r.specifier.contains(v, prereleases=True):
+        bad.append(f"{whl} needs {r.name}{r.specifier}, {'carried' if n in carried else 'the image has'} {v}")
 if not have:
     print("prep.sh: could not read the image's package list in", sys.argv[1], "- check by hand")
-elif missing:
-    sys.exit("prep.sh: required by the wheels, not in the image, not carried: " + ", ".join(missing))
+elif missing or bad:
+    sys.exit("prep.sh: " + "; ".join((["required by the wheels, not in the image, not carried: " + ", ".join(missing)]
+                                     if missing else []) + bad))
 else:
-    print("prep.sh: every requirement of .whl/* (CPython 3.12, no extras) is in the image or carried")
+    print("prep.sh: every requirement of .whl/* (CPython 3.12, no extras) is in the image or carried;"
+          " version ranges checked against KINDS.md's pip list and the carried wheels"
+          + (f" (not listed there, unchecked: {', '.join(sorted(unchecked))})" if unchecked else ""))
 EOF
 fi
 
@@ -94,6 +115,12 @@ if [ "${SANA_PREP_NO_TOKENIZER:-0}" != 1 ]; then
     chmod -R u+w .devshared
 fi
 mkdir -p .devresults # fetched results.json of earlier calls go here (see docs/cuda_status.md)
+# kept (a session copies its calls' results in between calls), but an earlier session's files
+# would be merged into this session's report and, with SANA_SKIP_DONE=1, skip steps on new code
+if compgen -G ".devresults/*.json" >/dev/null; then
+    echo "prep.sh: WARNING .devresults/ already holds $(ls .devresults/*.json | tr '\n' ' ')- delete them unless this" \
+        "session's calls wrote them" >&2
+fi
 
 # --- what one call sends ----------------------------------------------------------------------------
 bytes_of() { { xargs -0 -r stat -c %s 2>/dev/null || true; } | awk '{s += $1} END {print s + 0}'; }
@@ -109,6 +136,13 @@ printf '  %-12s %6.1f MiB\n' "tree" "$(echo "$tree" | awk '{print $1 / 1048576}'
 printf 'prep.sh: one call sends %.1f MiB of 64 MiB (carry: [".devdeps", ".whl", ".devshared", ".devresults"])\n' \
     "$(echo "$total" | awk '{print $1 / 1048576}')"
 ls .whl
+if [ ! -d .git ]; then
+    # /work/.library/device/README.md, Notes: a call sends the checkout the session was started
+    # in, also when a helper calls from its own worktree
+    echo "prep.sh: NOTE this is a linked git worktree: the device tool sends the checkout its session was" \
+        "started in, not this one (its own carried folders, its working tree): run prep.sh there, and land" \
+        "the code a call should run there first" >&2
+fi
 [ "$total" -le $((64 * 1024 * 1024)) ] || {
     echo "prep.sh: over the 64 MiB limit: SANA_PREP_NO_TOKENIZER=1, or ignore big untracked files" >&2
     exit 1
