@@ -6,7 +6,7 @@
 #   bash scripts/device/run.sh STAGE...          the stages run in the order given
 #     build              unpack .devdeps, configure and build build-gpu (CUDA sm_90, -Werror, tests
 #                        and examples; cuDNN wired in where one is found)
-#     test               ctest -R cuda (verbose), the whole ctest, ctest -R cuda with
+#     test               ctest -R cuda (verbose), the rest of ctest, ctest -R cuda with
 #                        SANA_CUDA_CONV=gemm                                     -> $OUT/ctest.log
 #     bench              the ceilings (PyTorch), then sana-bench: sana-0.6b, sprint-0.6b,
 #                        sana-1.6b-4k (the parameters), sana-0.6b --no-graph and with
