@@ -8,7 +8,8 @@
 #                requirements that the image lacks (/work/.library/device/KINDS.md); the image's
 #                transformers 5.17 serves bench/python/bench_diffusers_gpu.py (checked on the CPU)
 #   .devshared/  ../shared/data/gemma2-tokenizer: test_tokenizer* read ../shared, which does not
-#                travel (SANA_SHARED_DIR points the tests here; SANA_PREP_NO_TOKENIZER=1 skips it)
+#                travel (SANA_SHARED_DIR points the tests here; SANA_PREP_NO_TOKENIZER=1 skips it);
+#                files identical to the fixture's copy are relative links to it
 # then prints what one call sends (tracked + untracked-not-ignored files + these folders) and
 # fails if that is over the 64 MiB a call may send.
 set -euo pipefail
@@ -113,6 +114,14 @@ if [ "${SANA_PREP_NO_TOKENIZER:-0}" != 1 ]; then
     mkdir -p .devshared/data
     cp -r ../shared/data/gemma2-tokenizer .devshared/data/
     chmod -R u+w .devshared
+    # a file the fixtures hold too (tokenizer.json, 10.9 MiB, is byte for byte the fixture's) goes
+    # as a relative link into the tree, which travels anyway: the call sends it once, not twice
+    for f in .devshared/data/gemma2-tokenizer/*; do
+        fx=tests/fixtures/sana_tiny/tokenizer/$(basename "$f")
+        if [ -f "$fx" ] && cmp -s "$f" "$fx"; then
+            ln -sf "../../../$fx" "$f"
+        fi
+    done
 fi
 mkdir -p .devresults # fetched results.json of earlier calls go here (see docs/cuda_status.md)
 # kept (a session copies its calls' results in between calls), but an earlier session's files
