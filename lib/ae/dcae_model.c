@@ -219,12 +219,14 @@ static sana_status sn_dcae_check_config(const sn_dcae_config *cfg, const char *o
                 return sn_fail(SANA_ERR_FORMAT, "%s: width %d of stage %d is not a multiple of "
                                                 "attention_head_dim %d", origin, C, i, cfg->head_dim);
         }
-        /* an empty decoder stage 0 has no upsampler (its head's has no shortcut) */
-        if (i + 1 < n && (((4 * cfg->dec_width[i]) % cfg->dec_width[i + 1] && cfg->dec_depth[i] > 0) ||
-                          (4 * cfg->enc_width[i]) % cfg->enc_width[i + 1]))
+    }
+    /* after every stage's width is known positive: the next stage's width divides below. An
+     * empty decoder stage 0 has no upsampler (its head's has no shortcut). */
+    for (int32_t i = 0; i + 1 < n; i++)
+        if (((4 * cfg->dec_width[i]) % cfg->dec_width[i + 1] && cfg->dec_depth[i] > 0) ||
+            (4 * cfg->enc_width[i]) % cfg->enc_width[i + 1])
             return sn_fail(SANA_ERR_FORMAT, "%s: widths of stages %d and %d do not fit the shortcut",
                            origin, i, i + 1);
-    }
     if (cfg->dec_in_shortcut && cfg->dec_width[n - 1] % cfg->latent_channels)
         return sn_fail(SANA_ERR_FORMAT, "%s: decoder width %d is not a multiple of latent_channels",
                        origin, cfg->dec_width[n - 1]);
