@@ -154,6 +154,10 @@ int main(void) {
     expect_fail("hidden_size a string",
                 write_model("{\"vocab_size\": 8, \"hidden_size\": \"4\", \"num_hidden_layers\": 1}", "", 1, NULL, NULL, NULL),
                 SANA_ERR_FORMAT, "hidden_size");
+    /* an int32 size past 2^31 is refused, not wrapped (it loaded as 1 layer) */
+    expect_fail("layers 2^32 + 1",
+                write_model("{" SIZES ", \"num_hidden_layers\": 4294967297}", "", 1, NULL, NULL, NULL),
+                SANA_ERR_FORMAT, "num_hidden_layers");
     expect_fail("missing tensor", write_model(cfg5, "", 1, "layers.0.mlp.up_proj.weight", NULL, NULL), SANA_ERR_NOT_FOUND,
                 "layers.0.mlp.up_proj.weight");
     expect_fail("wrong shape", write_model(cfg5, "", 1, NULL, "layers.0.self_attn.q_proj.weight", NULL), SANA_ERR_FORMAT,

@@ -2,6 +2,7 @@
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,16 @@ static sana_status sn_gemma_read_config(sn_gemma *g, const char *dir) {
     double d;
     const char *s;
     sana_status st = SANA_OK;
-#define SN_GET_INT(key, def, dst) \
-    if (st == SANA_OK && (st = sn_config_int(c, key, def, &v)) == SANA_OK) dst = v
+    /* sizes go into int32 fields (and products of them into int64): a value past 2^31 must be
+     * refused, not wrapped (4294967297 layers would otherwise load as 1) */
+#define SN_GET_INT(key, def, dst)                                                                  \
+    if (st == SANA_OK && (st = sn_config_int(c, key, def, &v)) == SANA_OK) {                       \
+        if (v < 0 || v > INT32_MAX)                                                                \
+            st = sn_fail(SANA_ERR_FORMAT, "%s: key \"%s\" = %lld is out of range (0..%d)", path,   \
+                         key, (long long)v, INT32_MAX);                                            \
+        else                                                                                       \
+            dst = v;                                                                               \
+    }
 #define SN_GET_FLOAT(key, def, dst) \
     if (st == SANA_OK && (st = sn_config_float(c, key, def, &d)) == SANA_OK) dst = (float)d
     /* defaults: transformers' Gemma2Config, which are gemma-2-2b's values */
