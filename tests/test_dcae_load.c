@@ -144,6 +144,9 @@ int main(void) {
     CHECK(strstr(tu_last_error(), "proj_out.weight") != NULL, "message names the tensor: %s", tu_last_error());
     d = folder_with("\"latent_channels\": 32", "\"latent_channels\": 12"); /* 32 % 12 */
     CHECK(sn_dcae_load(be, d, NULL, &bad) == SANA_ERR_FORMAT, "latent_channels 12 accepted");
+    d = folder_with("\"latent_channels\": 32", "\"latent_channels\": 4294967328"); /* 2^32 + 32 */
+    CHECK_STATUS(sn_dcae_load(be, d, NULL, &bad), SANA_ERR_FORMAT);
+    CHECK(strstr(tu_last_error(), "latent_channels") != NULL, "message: %s", tu_last_error());
     d = folder_with("\"decoder_layers_per_block\": [", "\"decoder_layers_per_block\": [0, ");
     CHECK(sn_dcae_load(be, d, NULL, &bad) != SANA_OK, "7 depths for 6 stages accepted");
     CHECK(bad == NULL, "a refused load leaves *out NULL");

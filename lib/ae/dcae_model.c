@@ -82,6 +82,18 @@ static sana_status sn_dcae_ints(const sn_config *c, const char *key, const int32
     return SANA_OK;
 }
 
+/* One size, in the per-stage lists' range: an int64 past int32 must not wrap (2^32 + 32 latent
+ * channels would read as 32). */
+static sana_status sn_dcae_int(const sn_config *c, const char *key, int32_t def, int32_t *out) {
+    int64_t v;
+    SN_TRY(sn_config_int(c, key, def, &v));
+    if (v < 0 || v > (1 << 20))
+        return sn_fail(SANA_ERR_FORMAT, "%s: \"%s\" = %lld is out of range", sn_config_path(c), key,
+                       (long long)v);
+    *out = (int32_t)v;
+    return SANA_OK;
+}
+
 /* qkv_multiscales: a list per stage of kernel sizes, e.g. [[], [], [], [5], [5], [5]] */
 static sana_status sn_dcae_multiscales(const sn_config *c, const char *key, int32_t n,
                                        int32_t *count, int32_t (*ks)[4]) {
@@ -128,15 +140,11 @@ static sana_status sn_dcae_parse_config(const sn_config *c, sn_dcae_config *cfg)
     static const int32_t width[6] = {128, 256, 512, 512, 1024, 1024};
     static const int32_t edepth[6] = {2, 2, 2, 3, 3, 3}, ddepth[6] = {3, 3, 3, 3, 3, 3};
     const char *path = sn_config_path(c);
-    int64_t v;
     double f;
     memset(cfg, 0, sizeof *cfg);
-    SN_TRY(sn_config_int(c, "in_channels", 3, &v));
-    cfg->in_channels = (int32_t)v;
-    SN_TRY(sn_config_int(c, "latent_channels", 32, &v));
-    cfg->latent_channels = (int32_t)v;
-    SN_TRY(sn_config_int(c, "attention_head_dim", 32, &v));
-    cfg->head_dim = (int32_t)v;
+    SN_TRY(sn_dcae_int(c, "in_channels", 3, &cfg->in_channels));
+    SN_TRY(sn_dcae_int(c, "latent_channels", 32, &cfg->latent_channels));
+    SN_TRY(sn_dcae_int(c, "attention_head_dim", 32, &cfg->head_dim));
     int64_t tmp[SN_DCAE_MAX_STAGES];
     int32_t n = 0, nd = 0;
     SN_TRY(sn_config_int_array(c, "encoder_block_out_channels", tmp, SN_DCAE_MAX_STAGES, &n));
