@@ -561,6 +561,7 @@ static sana_status load_added(loader *L, int32_t added) {
                            "%s: %s (\"%s\"): single_word added tokens are not supported", L->file,
                            where, s);
         SN_TRY(dup_str(s, n, &a->content));
+        t->n_added = k + 1; /* owned from here: sn_tokenizer_free frees it if a later one fails */
         if (t->piece_off[id] == UINT32_MAX) {
             memcpy(t->pool + w, s, n);
             t->pool[w + n] = '\0';
