@@ -618,27 +618,32 @@ static sana_status add_norm(loader *L, int32_t node, const char *where) {
             SN_TRY(add_norm(L, c, where));
         return SANA_OK;
     }
+    /* op owns its strings until it is in t->norm: every failure below frees them */
     sn_norm_op op = {0};
+    sana_status st = SANA_OK;
+    const char *s;
+    size_t n;
     if (type_is(L, node, "Replace")) {
         op.kind = SN_NORM_REPLACE;
-        const char *s;
-        size_t n;
-        SN_TRY(get_pattern(L, node, where, &op.pattern));
-        SN_TRY(get_str(L, node, "content", where, &s, &n));
-        SN_TRY(dup_str(s, n, &op.content));
+        st = get_pattern(L, node, where, &op.pattern);
+        if (st == SANA_OK) st = get_str(L, node, "content", where, &s, &n);
+        if (st == SANA_OK) st = dup_str(s, n, &op.content);
     } else if (type_is(L, node, "Prepend")) {
         op.kind = SN_NORM_PREPEND;
-        const char *s;
-        size_t n;
-        SN_TRY(get_str(L, node, "prepend", where, &s, &n));
-        SN_TRY(dup_str(s, n, &op.content));
+        st = get_str(L, node, "prepend", where, &s, &n);
+        if (st == SANA_OK) st = dup_str(s, n, &op.content);
     } else {
         return sn_fail(SANA_ERR_UNSUPPORTED,
                        "%s: %s type \"%s\" is not supported (Replace, Prepend, Sequence are)",
                        L->file, where, type_of(L, node));
     }
-    sn_norm_op *v = realloc(t->norm, (t->n_norm + 1) * sizeof *v);
-    if (!v) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "out of memory");
+    sn_norm_op *v = st == SANA_OK ? realloc(t->norm, (t->n_norm + 1) * sizeof *v) : NULL;
+    if (st == SANA_OK && !v) st = sn_fail(SANA_ERR_OUT_OF_MEMORY, "out of memory");
+    if (st != SANA_OK) {
+        free(op.pattern.s);
+        free(op.content.s);
+        return st;
+    }
     t->norm = v;
     t->norm[t->n_norm++] = op;
     return SANA_OK;
@@ -696,40 +701,47 @@ static sana_status add_dec(loader *L, int32_t node, const char *where) {
             SN_TRY(add_dec(L, c, where));
         return SANA_OK;
     }
+    /* op owns its strings until it is in t->dec: every failure below frees them */
     sn_dec_op op = {0};
+    sana_status st = SANA_OK;
     const char *s;
     size_t n;
     if (type_is(L, node, "Replace")) {
         op.kind = SN_DEC_REPLACE;
-        SN_TRY(get_pattern(L, node, where, &op.pattern));
-        SN_TRY(get_str(L, node, "content", where, &s, &n));
-        SN_TRY(dup_str(s, n, &op.content));
+        st = get_pattern(L, node, where, &op.pattern);
+        if (st == SANA_OK) st = get_str(L, node, "content", where, &s, &n);
+        if (st == SANA_OK) st = dup_str(s, n, &op.content);
     } else if (type_is(L, node, "ByteFallback")) {
         op.kind = SN_DEC_BYTE_FALLBACK;
     } else if (type_is(L, node, "Fuse")) {
         op.kind = SN_DEC_FUSE;
     } else if (type_is(L, node, "Strip")) {
         op.kind = SN_DEC_STRIP;
-        SN_TRY(get_str(L, node, "content", where, &s, &n));
-        if (n == 0 || sn_utf8_valid_len((const unsigned char *)s, n) != n)
-            return sn_fail(SANA_ERR_FORMAT, "%s: %s: Strip content must be one character", L->file,
-                           where);
-        SN_TRY(dup_str(s, n, &op.content));
+        st = get_str(L, node, "content", where, &s, &n);
+        if (st == SANA_OK && (n == 0 || sn_utf8_valid_len((const unsigned char *)s, n) != n))
+            st = sn_fail(SANA_ERR_FORMAT, "%s: %s: Strip content must be one character", L->file,
+                         where);
+        if (st == SANA_OK) st = dup_str(s, n, &op.content);
         double a = sn_json_num(L->j, sn_json_get(L->j, node, "start"));
         double b = sn_json_num(L->j, sn_json_get(L->j, node, "stop"));
-        if (!(a >= 0 && a < 1e9 && b >= 0 && b < 1e9))
-            return sn_fail(SANA_ERR_FORMAT, "%s: %s: Strip needs integer start and stop", L->file,
-                           where);
-        op.start = (int32_t)a;
-        op.stop = (int32_t)b;
+        if (st == SANA_OK && !(a >= 0 && a < 1e9 && b >= 0 && b < 1e9))
+            st = sn_fail(SANA_ERR_FORMAT, "%s: %s: Strip needs integer start and stop", L->file,
+                         where);
+        op.start = st == SANA_OK ? (int32_t)a : 0;
+        op.stop = st == SANA_OK ? (int32_t)b : 0;
     } else {
         return sn_fail(SANA_ERR_UNSUPPORTED,
                        "%s: %s type \"%s\" is not supported (Replace, ByteFallback, Fuse, Strip, "
                        "Sequence are)",
                        L->file, where, type_of(L, node));
     }
-    sn_dec_op *v = realloc(t->dec, (t->n_dec + 1) * sizeof *v);
-    if (!v) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "out of memory");
+    sn_dec_op *v = st == SANA_OK ? realloc(t->dec, (t->n_dec + 1) * sizeof *v) : NULL;
+    if (st == SANA_OK && !v) st = sn_fail(SANA_ERR_OUT_OF_MEMORY, "out of memory");
+    if (st != SANA_OK) {
+        free(op.pattern.s);
+        free(op.content.s);
+        return st;
+    }
     t->dec = v;
     t->dec[t->n_dec++] = op;
     return SANA_OK;
