@@ -52,6 +52,7 @@ static void fz_scheduler(const char *text) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    fz_quiet();
     char *text = fz_cstr(data, size);
     sn_error_clear();
 

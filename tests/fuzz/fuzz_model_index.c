@@ -22,6 +22,7 @@ static void fz_open(const char *dir) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    fz_quiet();
     char pipe[FZ_PATH_MAX], single[FZ_PATH_MAX], file[FZ_PATH_MAX];
     fz_mkdir(fz_join(pipe, fz_dir(), "pipeline"));
     fz_mkdir(fz_join(single, fz_dir(), "single"));

@@ -4,6 +4,7 @@
 #include "io/png_io.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    fz_quiet();
     char path[FZ_PATH_MAX];
     fz_join(path, fz_dir(), "fuzz.png");
     fz_write(path, data, size);

@@ -19,6 +19,7 @@ static sn_tokenizer *fz_tok(void) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    fz_quiet();
     const sn_tokenizer *tok = fz_tok();
     char *text = fz_cstr(data, size);
     size_t len = strlen(text);

@@ -5,6 +5,7 @@
 #include "io/safetensors.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    fz_quiet();
     char path[FZ_PATH_MAX];
     fz_join(path, fz_dir(), "fuzz.safetensors");
     fz_write(path, data, size);

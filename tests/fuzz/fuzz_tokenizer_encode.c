@@ -17,6 +17,7 @@ static sn_tokenizer *fz_tok(void) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    fz_quiet();
     const sn_tokenizer *tok = fz_tok();
     int32_t n_vocab = sn_tokenizer_vocab_size(tok);
     sn_error_clear();

@@ -15,6 +15,7 @@ static const uint8_t *fz_find(const uint8_t *h, size_t hn, const char *needle) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    fz_quiet();
     char dir[FZ_PATH_MAX], file[FZ_PATH_MAX], tc[FZ_PATH_MAX];
     fz_mkdir(fz_join(dir, fz_dir(), "tok"));
     const uint8_t *split = fz_find(data, size, FZ_SPLIT);

@@ -16,6 +16,7 @@ static void fz_shard(const char *path, const char *header, size_t ntensors) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    fz_quiet();
     char dir[FZ_PATH_MAX], file[FZ_PATH_MAX];
     fz_mkdir(fz_join(dir, fz_dir(), "weights"));
     static int made = 0;
