@@ -145,6 +145,7 @@ for k, v in texts.items():
     put("tokenizer_encode", k, v)
     put("prompt", k, v)
 put("tokenizer_encode", "invalid_utf8", b"\xff\xfe ok \xc3\x28 \xed\xa0\x80 \xf4\x90\x80\x80 \xe2\x82 \xc0\xaf end\x80")
+put("prompt", "nvlabs_flags", "  A Cat In The Rain --ar 16:9 --hw 1024,768 --aspect_ratio 2.0 \u00a0")
 put("prompt", "invalid_utf8", b"\xc3\x28\xe2\x28\xa1 MIXED Case \xf0\x9f\x98 \xcf\x83\xce\xa3")
 
 # --- model.safetensors.index.json over the two shards fuzz_weights_index.c writes ---------------
