@@ -168,8 +168,37 @@ int main(void) {
         if (w) {
             CHECK(sn_dcae_param_count(la) == sn_weights_param_count(w), "lite param count %lld vs file %lld",
                   (long long)sn_dcae_param_count(la), (long long)sn_weights_param_count(w));
+            int64_t dec = 0; /* the file's decoder.* tensors */
+            for (size_t i = 0; i < sn_weights_count(w); i++) {
+                const sn_st_tensor *t = sn_weights_at(w, i);
+                int64_t n = 1;
+                for (int32_t k = 0; k < t->ndim; k++) n *= t->shape[k];
+                if (!strncmp(t->name, "decoder.", 8)) dec += n;
+            }
+            CHECK(dec > 0 && sn_dcae_decoder_param_count(la) == dec, "lite decoder params %lld vs file %lld",
+                  (long long)sn_dcae_decoder_param_count(la), (long long)dec);
             sn_weights_close(w);
         }
+        /* sn_dcae_config_sana_lite (the benchmark's real-size Lite) is what a Lite config.json
+         * reads as, but for the sizes: the fixture is the same structure made tiny */
+        sn_dcae_config r;
+        sn_dcae_config_sana_lite(&r);
+        int same = r.in_channels == c->in_channels && r.latent_channels == c->latent_channels &&
+                   r.n_stages == c->n_stages && r.dec_conv_act == c->dec_conv_act &&
+                   r.upsample_interpolate == c->upsample_interpolate &&
+                   r.downsample_unshuffle == c->downsample_unshuffle &&
+                   r.enc_out_shortcut == c->enc_out_shortcut && r.dec_in_shortcut == c->dec_in_shortcut &&
+                   r.scaling_factor == c->scaling_factor && r.dec_depth[0] == 0 && c->dec_depth[0] == 0;
+        for (int32_t i = 0; i < r.n_stages; i++) {
+            same &= r.enc_block[i] == c->enc_block[i] && r.dec_block[i] == c->dec_block[i] &&
+                    r.dec_act[i] == c->dec_act[i] && r.enc_n_ms[i] == c->enc_n_ms[i] &&
+                    r.dec_n_ms[i] == c->dec_n_ms[i] && (i == 0 || r.dec_depth[i] > 0);
+            for (int32_t k = 0; k < r.enc_n_ms[i] && k < c->enc_n_ms[i]; k++)
+                same &= r.enc_ms[i][k] == c->enc_ms[i][k];
+            for (int32_t k = 0; k < r.dec_n_ms[i] && k < c->dec_n_ms[i]; k++)
+                same &= r.dec_ms[i][k] == c->dec_ms[i][k];
+        }
+        CHECK(same, "sn_dcae_config_sana_lite differs from the Lite fixture's config in structure");
         sn_dcae_free(la);
     }
     CHECK(sn_dcae_load(be, tu_path(tu_fixtures_dir(), "no-such-vae"), NULL, &bad) != SANA_OK, "missing folder");

@@ -49,6 +49,9 @@ typedef struct sn_dcae_config {
 
 /* The real dc-ae-f32c32-sana-1.0 configuration (benchmarks, tests). */
 void sn_dcae_config_sana(sn_dcae_config *cfg);
+/* The real dc-ae-lite-f32c32-sana-1.1 configuration (spec 3.2): the SANA-1.0 encoder, and a
+ * decoder of ResBlocks only, depths (0,3,5,4,4,4), pixel_shuffle upsamplers, conv act silu. */
+void sn_dcae_config_sana_lite(sn_dcae_config *cfg);
 
 /* Loads a vae/ folder (config.json + diffusion_pytorch_model[.variant].safetensors) onto `be`. */
 sana_status sn_dcae_load(sn_backend *be, const char *dir, const char *variant, sn_dcae **out);
@@ -59,7 +62,8 @@ sana_status sn_dcae_create_random(sn_backend *be, const sn_dcae_config *cfg, uin
 void sn_dcae_free(sn_dcae *ae);
 
 const sn_dcae_config *sn_dcae_get_config(const sn_dcae *ae);
-int64_t sn_dcae_param_count(const sn_dcae *ae);
+int64_t sn_dcae_param_count(const sn_dcae *ae);         /* encoder + decoder */
+int64_t sn_dcae_decoder_param_count(const sn_dcae *ae); /* the "decoder." tensors alone */
 int32_t sn_dcae_latent_channels(const sn_dcae *ae);
 int32_t sn_dcae_spatial_factor(const sn_dcae *ae); /* 32: pixels per latent pixel per side */
 float sn_dcae_scaling_factor(const sn_dcae *ae);

@@ -49,7 +49,7 @@ typedef struct sn_dcae_stage {
 struct sn_dcae {
     sn_backend *be;
     sn_dcae_config cfg;
-    int64_t n_params;
+    int64_t n_params, n_dec_params; /* all tensors / the "decoder." ones */
     /* encoder */
     sn_tensor enc_in_w, enc_in_b, enc_out_w, enc_out_b;
     sn_dcae_stage enc[SN_DCAE_MAX_STAGES];

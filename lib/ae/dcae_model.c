@@ -37,6 +37,19 @@ void sn_dcae_config_sana(sn_dcae_config *cfg) {
     cfg->scaling_factor = 0.41407f;
 }
 
+void sn_dcae_config_sana_lite(sn_dcae_config *cfg) {
+    static const int32_t ddepth[6] = {0, 3, 5, 4, 4, 4};
+    /* the encoder, widths, latent, scaling and decoder_qkv_multiscales (in the published
+     * config.json, unread by ResBlocks) are SANA-1.0's */
+    sn_dcae_config_sana(cfg);
+    for (int i = 0; i < 6; i++) {
+        cfg->dec_depth[i] = ddepth[i];
+        cfg->dec_block[i] = SN_DCAE_RESBLOCK;
+    }
+    cfg->dec_conv_act = SN_ACT_SILU;
+    cfg->upsample_interpolate = 0; /* pixel_shuffle */
+}
+
 static sana_status sn_dcae_act_name(const char *path, const char *key, const char *s, sn_act *out) {
     if (!strcmp(s, "silu") || !strcmp(s, "swish")) *out = SN_ACT_SILU;
     else if (!strcmp(s, "relu")) *out = SN_ACT_RELU;
@@ -279,6 +292,7 @@ static sana_status sn_dcae_get(sn_dcae_src *src, sn_tensor *out, sn_dcae_wkind k
     SN_TRY(sn_tensor_alloc(be, be->weight_dtype, ndim, shape, out));
     const int64_t n = sn_numel(out);
     src->ae->n_params += n;
+    if (!strncmp(name, "decoder.", 8)) src->ae->n_dec_params += n;
     if (src->w) {
         sn_tensor t;
         SN_TRY(sn_weights_load(src->w, be, name, file_ndim, file_shape, &t));
@@ -518,6 +532,7 @@ void sn_dcae_set_evit_chunk(sn_dcae *ae, int64_t floats) {
 
 const sn_dcae_config *sn_dcae_get_config(const sn_dcae *ae) { return &ae->cfg; }
 int64_t sn_dcae_param_count(const sn_dcae *ae) { return ae ? ae->n_params : 0; }
+int64_t sn_dcae_decoder_param_count(const sn_dcae *ae) { return ae ? ae->n_dec_params : 0; }
 int32_t sn_dcae_latent_channels(const sn_dcae *ae) { return ae->cfg.latent_channels; }
 int32_t sn_dcae_spatial_factor(const sn_dcae *ae) { return 1 << (ae->cfg.n_stages - 1); }
 float sn_dcae_scaling_factor(const sn_dcae *ae) { return ae->cfg.scaling_factor; }
