@@ -1,9 +1,10 @@
-/* The DC-AE decoder at the real dc-ae-f32c32-sana-1.0 configuration with random weights made in
- * memory (nothing read from disk), on the CPU backend: one decode of a random latent, untiled or
- * in exact bands under a memory budget. Prints one JSON object: time (wall and process CPU),
- * peak RSS, the decoder's own activation peak, the bands used.
+/* The DC-AE decoder at the real dc-ae-f32c32-sana-1.0 configuration (or, --model lite, the real
+ * dc-ae-lite-f32c32-sana-1.1 one) with random weights made in memory (nothing read from disk), on
+ * the CPU backend: one decode of a random latent, untiled or in exact bands under a memory budget.
+ * Prints one JSON object: time (wall and process CPU), peak RSS, the decoder's own activation
+ * peak, the bands used.
  *
- *   bench_dcae [--size 1024] [--budget-mib 0] [--band-rows 0] [--threads N]
+ *   bench_dcae [--model sana|lite] [--size 1024] [--budget-mib 0] [--band-rows 0] [--threads N]
  *   bench_dcae --estimate 1   (no decode: activation peaks from the decoder's own accounting
  *                              at 1024², 2048², 4096² for several budgets, one JSON line each)
  * --size is the image side in pixels (latent side = size / 32). --budget-mib 0 = one band.
@@ -27,9 +28,15 @@ static int fail(const char *what, sana_status st) {
 int main(int argc, char **argv) {
     int64_t size = 1024, band_rows = 0;
     double budget_mib = 0;
-    int threads = 0, estimate = 0;
+    int threads = 0, estimate = 0, lite = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--size")) size = atoll(argv[i + 1]);
+        if (!strcmp(argv[i], "--model")) {
+            if (!strcmp(argv[i + 1], "lite")) lite = 1;
+            else if (strcmp(argv[i + 1], "sana")) {
+                fprintf(stderr, "bench_dcae: --model must be sana or lite, not %s\n", argv[i + 1]);
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--size")) size = atoll(argv[i + 1]);
         else if (!strcmp(argv[i], "--budget-mib")) budget_mib = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--band-rows")) band_rows = atoll(argv[i + 1]);
         else if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
@@ -48,7 +55,8 @@ int main(int argc, char **argv) {
     if (st) return fail("backend", st);
     sn_threads_set(be->n_threads); /* what the API does for a context */
     sn_dcae_config cfg;
-    sn_dcae_config_sana(&cfg);
+    if (lite) sn_dcae_config_sana_lite(&cfg);
+    else sn_dcae_config_sana(&cfg);
     double t0 = wall_s();
     sn_dcae *ae;
     if ((st = sn_dcae_create_random(be, &cfg, 42, &ae))) return fail("model", st);
@@ -88,17 +96,22 @@ int main(int argc, char **argv) {
     if ((st = sn_dcae_decode(ae, &z, &o, &y))) return fail("decode", st);
     double wall = wall_s() - w0, cpu = cpu_s() - c0;
     sn_dcae_decode_stats ds = sn_dcae_last_decode_stats();
-    const double tflop = 8.36 * (double)(size * size) / (1024.0 * 1024.0); /* spec §5.2: 4.18 TMAC at 1024² */
+    /* At 1024²: SANA 4.18 TMAC (spec §5.2); Lite 3.757 TMAC, its decoder's convolutions counted by
+     * forward hooks on diffusers' module at 1024² (spec §3.2: ≈ 3.76) */
+    const double tflop = (lite ? 7.514 : 8.36) * (double)(size * size) / (1024.0 * 1024.0);
     double sum = 0;
     for (int64_t i = 0; i < sn_numel(&y); i += 997) sum += ((float *)y.data)[i];
-    printf("{\"impl\": \"libsana\", \"model\": \"dc-ae-f32c32-sana-1.0 (random weights)\", \"size\": %lld, "
-           "\"threads\": %d, \"params\": %lld, \"build_s\": %.2f, \"budget_mib\": %.1f, \"band_rows\": %d, "
+    printf("{\"impl\": \"libsana\", \"model\": \"%s (random weights)\", \"size\": %lld, "
+           "\"threads\": %d, \"params\": %lld, \"decoder_params\": %lld, \"build_s\": %.2f, "
+           "\"budget_mib\": %.1f, \"band_rows\": %d, "
            "\"n_bands\": %d, \"decode_wall_s\": %.2f, \"decode_cpu_s\": %.2f, \"gflops_wall\": %.1f, "
            "\"activation_peak_mib\": %.1f, \"scratch_peak_mib\": %.1f, \"rss_after_model_mib\": %.0f, "
            "\"peak_rss_mib\": %.0f, \"checksum\": %.6g}\n",
-           (long long)size, be->n_threads, (long long)sn_dcae_param_count(ae), build_s, budget_mib,
-           ds.band_rows, ds.n_bands, wall, cpu, tflop * 1000.0 / wall, (double)ds.peak_bytes / 1048576.0,
-           (double)ds.peak_scratch_bytes / 1048576.0, rss_model, peak_rss_mib(), sum);
+           lite ? "dc-ae-lite-f32c32-sana-1.1" : "dc-ae-f32c32-sana-1.0", (long long)size,
+           be->n_threads, (long long)sn_dcae_param_count(ae), (long long)sn_dcae_decoder_param_count(ae),
+           build_s, budget_mib, ds.band_rows, ds.n_bands, wall, cpu, tflop * 1000.0 / wall,
+           (double)ds.peak_bytes / 1048576.0, (double)ds.peak_scratch_bytes / 1048576.0, rss_model,
+           peak_rss_mib(), sum);
     sn_tensor_free(&z), sn_tensor_free(&y);
     sn_dcae_free(ae);
     sn_backend_free(be);
