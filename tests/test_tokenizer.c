@@ -386,6 +386,12 @@ static void test_bad_files(void) {
         {"unknown post-processor",
          MODEL_HEAD "\"merges\": []}, \"post_processor\": {\"type\": \"BertProcessing\"}}",
          SANA_ERR_UNSUPPORTED, "BertProcessing"},
+        {"post-processor id in a vocabulary gap",
+         "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 2}, \"merges\": []}, "
+         "\"post_processor\": {\"type\": \"TemplateProcessing\", \"single\": [{\"SpecialToken\": "
+         "{\"id\": \"<s>\", \"type_id\": 0}}, {\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}], "
+         "\"special_tokens\": {\"<s>\": {\"id\": \"<s>\", \"ids\": [1], \"tokens\": [\"<s>\"]}}}}",
+         SANA_ERR_FORMAT, "id 1 is not in the vocabulary"},
         {"single_word added token",
          MODEL_HEAD "\"merges\": []}, \"added_tokens\": [{\"id\": 3, \"content\": \"[X]\", "
                     "\"single_word\": true, \"special\": true}]}",

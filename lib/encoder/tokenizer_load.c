@@ -804,6 +804,11 @@ static sana_status load_post(loader *L, int32_t node) {
                     return sn_fail(SANA_ERR_FORMAT,
                                    "%s: post_processor: special token \"%s\": bad id list", L->file,
                                    name);
+                /* an id in a gap of the vocabulary would be encoded, then refused by decode */
+                if (L->t->piece_off[(int32_t)v] == UINT32_MAX)
+                    return sn_fail(SANA_ERR_FORMAT,
+                                   "%s: post_processor: special token \"%s\": id %d is not in the vocabulary",
+                                   L->file, name, (int32_t)v);
                 buf[k++] = (int32_t)v;
             }
             SN_TRY(tmpl_push(L->t, 0, buf, k));
