@@ -136,12 +136,17 @@ static void stage_tap(void *user, const char *name, int64_t b, sn_tensor *t) {
     stage_at(user, key, t);
 }
 
-static sana_status stage_layer(int32_t layer, sn_tensor *x, void *user) {
+/* Stage "<first>" for index -1 (the input side), else "<each>.<i>". */
+static sana_status stage_indexed(void *user, int32_t i, const char *first, const char *each, sn_tensor *x) {
     char key[32];
-    if (layer < 0) snprintf(key, sizeof key, "embed");
-    else snprintf(key, sizeof key, "layer.%d", layer);
+    if (i < 0) snprintf(key, sizeof key, "%s", first);
+    else snprintf(key, sizeof key, "%s.%d", each, i);
     stage_at(user, key, x);
     return SANA_OK;
+}
+
+static sana_status stage_layer(int32_t layer, sn_tensor *x, void *user) {
+    return stage_indexed(user, layer, "embed", "layer", x);
 }
 
 /* After the GPU run: every stage met, and the errors printed (the largest over tiles) */
@@ -161,11 +166,7 @@ static void stages_done(stages *st) {
 }
 
 static sana_status stage_block(int32_t block, sn_tensor *x, void *user) {
-    char key[32];
-    if (block < 0) snprintf(key, sizeof key, "patch_embed");
-    else snprintf(key, sizeof key, "block.%d", block);
-    stage_at(user, key, x);
-    return SANA_OK;
+    return stage_indexed(user, block, "patch_embed", "block", x);
 }
 
 /* One DiT forward, both backends, same inputs: the whole output against the CPU (checked in

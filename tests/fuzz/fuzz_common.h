@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "core/error.h"
+#include "encoder/tokenizer.h"
 #include "harness.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -81,6 +82,19 @@ static inline char *fz_cstr(const uint8_t *data, size_t size) {
     memcpy(s, data, size);
     s[size] = '\0';
     return s;
+}
+
+/* The real Gemma-2 tokenizer (the fixture's copy), loaded once per process. */
+static inline const sn_tokenizer *fz_gemma_tokenizer(void) {
+    static sn_tokenizer *tok;
+    if (!tok) {
+        const char *dir = tu_path(tu_fixtures_dir(), "sana_tiny/tokenizer");
+        if (sn_tokenizer_load(dir, &tok) != SANA_OK) {
+            fprintf(stderr, "fuzz: cannot load %s: %s\n", dir, sn_error_text());
+            abort();
+        }
+    }
+    return tok;
 }
 
 #endif

@@ -6,21 +6,9 @@
 #include "encoder/tokenizer.h"
 #include "fuzz_common.h"
 
-static sn_tokenizer *fz_tok(void) {
-    static sn_tokenizer *tok;
-    if (!tok) {
-        const char *dir = tu_path(tu_fixtures_dir(), "sana_tiny/tokenizer");
-        if (sn_tokenizer_load(dir, &tok) != SANA_OK) {
-            fprintf(stderr, "fuzz: cannot load %s: %s\n", dir, sn_error_text());
-            abort();
-        }
-    }
-    return tok;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fz_quiet();
-    const sn_tokenizer *tok = fz_tok();
+    const sn_tokenizer *tok = fz_gemma_tokenizer();
     char *text = fz_cstr(data, size);
     size_t len = strlen(text);
     sn_error_clear();
