@@ -70,7 +70,7 @@ typedef struct sn_wino_wjob {
 
 /* U[q][co][ci] = (G g Gᵀ)[q / 4][q % 4] for g = w[co][ci] (3x3), G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1];
  * pairs p = co * Ci + ci in [p0, p1). */
-static void sn_wino_weights(void *arg, int64_t p0, int64_t p1) {
+SN_CPU_VECTOR static void sn_wino_weights(void *arg, int64_t p0, int64_t p1) {
     const sn_wino_wjob *j = arg;
     const int64_t P = j->P;
     float *U = j->U;
@@ -97,7 +97,7 @@ static void sn_wino_weights(void *arg, int64_t p0, int64_t p1) {
  * e[k] = row[2(tx0+k) - 1], o[k] = row[2(tx0+k)] for k = 0..n (n+1 values each), in the
  * upsampled row's coordinates (column u reads src[u / up]); zero outside [0, Win) or when the
  * row is padding (src NULL). */
-static void sn_wino_gather(const float *src, int32_t up, int64_t Win, int64_t tx0, int64_t n,
+SN_CPU_VECTOR static void sn_wino_gather(const float *src, int32_t up, int64_t Win, int64_t tx0, int64_t n,
                            float *e, float *o) {
     if (!src) {
         memset(e, 0, (size_t)(n + 1) * sizeof(float));
@@ -144,7 +144,7 @@ typedef struct sn_wino_job {
 
 /* V[q][ci][r * nc + k] (T = nr * nc) for the pairs i = ci * nr + r in [i0, i1). Input rows
  * outside x read as zeros. */
-static void sn_wino_input(void *arg, int64_t i0, int64_t i1) {
+SN_CPU_VECTOR static void sn_wino_input(void *arg, int64_t i0, int64_t i1) {
     const sn_wino_job *j = arg;
     const int64_t Ci = j->Ci, nr = j->nr, nc = j->nc, T = nr * nc;
     for (int64_t it = i0; it < i1; it++) {
@@ -199,7 +199,7 @@ static void sn_wino_gemms(void *arg, int tid, int nt) {
 
 /* y rows [y_row0, y_row0 + Ho) of one image ([Co, Ho, Wout]) from M[q][co][r * nc + k]:
  * Aᵀ m A + bias, Aᵀ = [1 1 1 0; 0 1 -1 -1]; pairs i = co * nr + r in [i0, i1). */
-static void sn_wino_output(void *arg, int64_t i0, int64_t i1) {
+SN_CPU_VECTOR static void sn_wino_output(void *arg, int64_t i0, int64_t i1) {
     const sn_wino_job *j = arg;
     const int64_t Co = j->Co, nr = j->nr, nc = j->nc, T = nr * nc, Ho = j->Ho, Wout = j->Wout;
     for (int64_t it = i0; it < i1; it++) {
