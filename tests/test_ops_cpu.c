@@ -187,6 +187,46 @@ static void test_norms(void) {
     sn_tensor_free(&x), sn_tensor_free(&w), sn_tensor_free(&bb), sn_tensor_free(&sh), sn_tensor_free(&sc), sn_tensor_free(&y);
 }
 
+/* Sizes the pool's two threads split in the middle of a last-axis run: every broadcast form of
+ * binary (no broadcast, last axis broadcast, leading axes broadcast) and unary in place. */
+static void test_elementwise_runs(void) {
+    sn_tensor a = mk(3, SN_SHAPE(3, 5, 7), 41), y = mk(3, SN_SHAPE(3, 5, 7), 0);
+    sn_tensor full = mk(3, SN_SHAPE(3, 5, 7), 42), last = mk(3, SN_SHAPE(3, 5, 1), 43), lead = mk(2, SN_SHAPE(5, 7), 44);
+    float r[105];
+    CHECK_OK(sn_binary(SN_MUL, &a, &full, &y));
+    for (int i = 0; i < 105; i++) r[i] = F(a)[i] * F(full)[i];
+    tu_check_close("binary mul, same shape", F(y), r, 105, 0);
+    CHECK_OK(sn_binary(SN_SUB, &a, &last, &y));
+    for (int i = 0; i < 105; i++) r[i] = F(a)[i] - F(last)[i / 7];
+    tu_check_close("binary sub, last axis broadcast", F(y), r, 105, 0);
+    CHECK_OK(sn_binary(SN_ADD, &a, &lead, &y));
+    for (int i = 0; i < 105; i++) r[i] = F(a)[i] + F(lead)[i % 35];
+    tu_check_close("binary add, leading axis broadcast", F(y), r, 105, 0);
+    const float edge[] = {-INFINITY, -1000.0f, -88.5f, -87.5f, -20.0f, 0.0f, 20.0f, 87.5f, 88.5f, 1000.0f, INFINITY};
+    for (int i = 0; i < 105; i++) F(a)[i] *= 12.0f;
+    memcpy(F(a), edge, sizeof edge);
+    const sn_act acts[] = {SN_ACT_NONE, SN_ACT_SILU, SN_ACT_RELU, SN_ACT_GELU_TANH, SN_ACT_GELU};
+    for (int k = 0; k < 5; k++) {
+        for (int i = 0; i < 105; i++) {
+            double s = F(a)[i], v = s;
+            switch (acts[k]) {
+            case SN_ACT_SILU: v = s < -700 ? -0.0 : s / (1 + exp(-s)); break;
+            case SN_ACT_RELU: v = s > 0 ? s : 0; break;
+            case SN_ACT_GELU_TANH: v = 0.5 * s * (1 + tanh(sqrt(2 / 3.14159265358979323846) * (s + 0.044715 * s * s * s))); break;
+            case SN_ACT_GELU: v = 0.5 * s * (1 + erf(s / sqrt(2.0))); break;
+            default: break;
+            }
+            r[i] = (float)v;
+        }
+        CHECK_OK(sn_copy(&y, &a));
+        CHECK_OK(sn_unary(acts[k], &y, &y)); /* in place */
+        for (int i = 0; i < 105; i++)
+            CHECK(isfinite(r[i]) ? fabsf(F(y)[i] - r[i]) <= 1e-6f * (1.0f + fabsf(r[i])) : F(y)[i] == r[i] || (isnan(F(y)[i]) && isnan(r[i])),
+                  "unary act %d at %d (x %g): %g, expected %g", (int)acts[k], i, F(a)[i], F(y)[i], r[i]);
+    }
+    sn_tensor_free(&a), sn_tensor_free(&y), sn_tensor_free(&full), sn_tensor_free(&last), sn_tensor_free(&lead);
+}
+
 static void test_elementwise(void) {
     sn_tensor a = mk(3, SN_SHAPE(2, 3, 4), 31), b = mk(3, SN_SHAPE(2, 1, 4), 32), y = mk(3, SN_SHAPE(2, 3, 4), 0);
     float r[24];
@@ -313,6 +353,7 @@ int main(void) {
     test_conv();
     test_norms();
     test_elementwise();
+    test_elementwise_runs();
     test_attention();
     sn_backend_free(be);
     return tu_finish("test_ops_cpu");

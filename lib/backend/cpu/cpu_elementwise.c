@@ -58,27 +58,32 @@ static inline float sn_select(int c, float a, float b) {
     return b;
 }
 
-/* SiLU over a row (the DiT's Mix-FFN expand and GLU gate): x / (1 + e^-x) with e^-x from
- * sn_exp_poly. x is clamped at -88 (SiLU is below 1e-36 in magnitude there; -inf gives that,
- * not NaN) and e^-x's argument at -87 (for x > 87, 1 + e^-x rounds to 1 either way). */
-static SN_CPU_VECTOR void sn_silu_row(float *y, int64_t n) {
+/* SiLU over a row (the DiT's Mix-FFN expand and GLU gate, the DC-AE's ResBlocks):
+ * y = x / (1 + e^-x) with e^-x from sn_exp_poly; y may be x. x is clamped at -88 (SiLU is
+ * below 1e-36 in magnitude there; -inf gives that, not NaN) and e^-x's argument at -87 (for
+ * x > 87, 1 + e^-x rounds to 1 either way). */
+static SN_CPU_VECTOR void sn_silu_row(float *y, const float *xs, int64_t n) {
     for (int64_t i = 0; i < n; i++) {
-        const float x = sn_select(y[i] < -88.0f, -88.0f, y[i]);
+        const float x = sn_select(xs[i] < -88.0f, -88.0f, xs[i]);
         const float t = sn_select(x > 87.0f, 87.0f, x);
         y[i] = x / (1.0f + sn_exp_poly(-t));
     }
 }
 
-void sn_cpu_act_row(sn_act act, float *y, int64_t n) {
+/* y = act(x) over a row, y may be x: the vectorized kernels where there is one */
+static void sn_act_row2(sn_act act, float *y, const float *x, int64_t n) {
     switch (act) {
-    case SN_ACT_NONE: return;
-    case SN_ACT_SILU: sn_silu_row(y, n); return;
+    case SN_ACT_SILU: sn_silu_row(y, x, n); return;
     case SN_ACT_RELU:
-        for (int64_t i = 0; i < n; i++) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+        for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
         return;
     default:
-        for (int64_t i = 0; i < n; i++) y[i] = sn_cpu_act(act, y[i]);
+        for (int64_t i = 0; i < n; i++) y[i] = sn_cpu_act(act, x[i]);
     }
+}
+
+void sn_cpu_act_row(sn_act act, float *y, int64_t n) {
+    if (act != SN_ACT_NONE) sn_act_row2(act, y, y, n);
 }
 
 typedef struct {
@@ -86,14 +91,15 @@ typedef struct {
     float *Y;
     sn_act act;
     float alpha, beta;
-    int nd;
+    int nd, full; /* full: b has a's shape (no broadcast) */
     sn_binop op;
     int64_t shape[SN_MAX_DIMS], stride[SN_MAX_DIMS]; /* binary: b's; permute: y's, x's per y axis */
 } sn_elem_job;
 
 static void sn_unary_range(void *p, int64_t i0, int64_t i1) {
     const sn_elem_job *j = p;
-    for (int64_t i = i0; i < i1; i++) j->Y[i] = sn_cpu_act(j->act, j->X[i]);
+    if (j->act == SN_ACT_NONE) memmove(j->Y + i0, j->X + i0, (size_t)(i1 - i0) * sizeof(float));
+    else sn_act_row2(j->act, j->Y + i0, j->X + i0, i1 - i0);
 }
 
 sana_status sn_cpu_unary(sn_backend *be, sn_act act, const sn_tensor *x, sn_tensor *y) {
@@ -103,17 +109,41 @@ sana_status sn_cpu_unary(sn_backend *be, sn_act act, const sn_tensor *x, sn_tens
     return SANA_OK;
 }
 
+/* y[k] = u[k] op v[k * vs] for k < n, vs 0 (v broadcast) or 1: one loop per case, so each
+ * vectorizes */
+static SN_CPU_VECTOR void sn_binary_row(sn_binop op, float *y, const float *u, const float *v, int64_t vs,
+                                        int64_t n) {
+    if (vs == 0) {
+        const float c = v[0];
+        if (op == SN_ADD) for (int64_t k = 0; k < n; k++) y[k] = u[k] + c;
+        else if (op == SN_MUL) for (int64_t k = 0; k < n; k++) y[k] = u[k] * c;
+        else for (int64_t k = 0; k < n; k++) y[k] = u[k] - c;
+    } else {
+        if (op == SN_ADD) for (int64_t k = 0; k < n; k++) y[k] = u[k] + v[k];
+        else if (op == SN_MUL) for (int64_t k = 0; k < n; k++) y[k] = u[k] * v[k];
+        else for (int64_t k = 0; k < n; k++) y[k] = u[k] - v[k];
+    }
+}
+
+/* Elements [i0, i1) of y, a run of the last axis at a time (b's offset computed once per run);
+ * a b as large as a is one run. */
 static void sn_binary_range(void *p, int64_t i0, int64_t i1) {
     const sn_elem_job *j = p;
-    for (int64_t i = i0; i < i1; i++) {
-        int64_t rem = i, bo = 0;
-        for (int d = j->nd - 1; d >= 0; d--) {
-            int64_t idx = rem % j->shape[d];
+    if (j->full) {
+        sn_binary_row(j->op, j->Y + i0, j->X + i0, j->Bv + i0, 1, i1 - i0);
+        return;
+    }
+    const int last = j->nd - 1;
+    const int64_t W = j->shape[last];
+    for (int64_t i = i0; i < i1;) {
+        int64_t n = W - i % W, bo = 0;
+        if (n > i1 - i) n = i1 - i;
+        for (int64_t rem = i, d = last; d >= 0; d--) {
+            bo += (rem % j->shape[d]) * j->stride[d];
             rem /= j->shape[d];
-            bo += idx * j->stride[d];
         }
-        float u = j->X[i], v = j->Bv[bo];
-        j->Y[i] = j->op == SN_ADD ? u + v : j->op == SN_MUL ? u * v : u - v;
+        sn_binary_row(j->op, j->Y + i, j->X + i, j->Bv + bo, j->stride[last], n);
+        i += n;
     }
 }
 
@@ -130,7 +160,8 @@ sana_status sn_cpu_binary(sn_backend *be, sn_binop op, const sn_tensor *a, const
         if (bi >= 0 && b->shape[bi] != 1) bstride[i] = st;
         if (bi >= 0) st *= b->shape[bi];
     }
-    sn_elem_job j = {.X = SN_CF(a), .Bv = SN_CF(b), .Y = SN_F(y), .nd = nd, .op = op};
+    sn_elem_job j = {.X = SN_CF(a), .Bv = SN_CF(b), .Y = SN_F(y), .nd = nd, .op = op,
+                     .full = sn_numel(b) == sn_numel(a)};
     for (int i = 0; i < SN_MAX_DIMS; i++) j.shape[i] = ashape[i], j.stride[i] = bstride[i];
     sn_parallel_for(sn_numel(a), sn_binary_range, &j);
     return SANA_OK;
