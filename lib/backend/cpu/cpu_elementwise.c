@@ -70,10 +70,23 @@ static SN_CPU_VECTOR void sn_silu_row(float *y, const float *xs, int64_t n) {
     }
 }
 
+/* GELU, tanh form (Gemma-2's MLP gate, the caption projection): ½x(1 + tanh z) with
+ * z = √(2/π)(x + 0.044715x³) is x / (1 + e^-2z), and e^-2z comes from sn_exp_poly: no tanhf
+ * call per value. The exponent is clamped to [-87, 87]: above, 1 + e^-2z is 1 in float; below,
+ * the result is under 1e-37 of x where ½x(1 + tanh z) rounds to 0 (±inf inputs: unspecified). */
+static SN_CPU_VECTOR void sn_gelu_tanh_row(float *y, const float *xs, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        const float x = xs[i], u = -1.5957691216057308f * (x + 0.044715f * x * x * x); /* -2z */
+        const float t = sn_select(u > 87.0f, 87.0f, sn_select(u < -87.0f, -87.0f, u));
+        y[i] = x / (1.0f + sn_exp_poly(t));
+    }
+}
+
 /* y = act(x) over a row, y may be x: the vectorized kernels where there is one */
 static void sn_act_row2(sn_act act, float *y, const float *x, int64_t n) {
     switch (act) {
     case SN_ACT_SILU: sn_silu_row(y, x, n); return;
+    case SN_ACT_GELU_TANH: sn_gelu_tanh_row(y, x, n); return;
     case SN_ACT_RELU:
         for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
         return;
