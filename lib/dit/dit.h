@@ -54,10 +54,12 @@ float sn_dit_timestep_scale(const sn_dit *dit);
 /* --- per-prompt state ------------------------------------------------------------------------ */
 
 /* Runs the caption path (projection, GELU-tanh, RMSNorm) and every block's cross-attention K/V
- * once. embeds: [B, T, caption_channels] (Gemma-2 last hidden state, selected rows), on the
- * dit's backend, in its activation dtype (float32 on the CPU). mask: B*T host floats, 1 = keep, 0 = pad (the reference turns it into
- * an additive (1 - m) * -10000), or NULL for no mask. The result owns its memory (persistent
- * tensors on the backend); free it with sn_dit_text_free. */
+ * once, over the caption rows [0, R) that the mask lets some entry attend (sn_dit_text_keys).
+ * embeds: [B, T, caption_channels] (Gemma-2 last hidden state, selected rows), on the dit's
+ * backend, in its activation dtype (float32 on the CPU). mask: B*T host floats, 1 = keep, 0 = pad
+ * (the reference turns it into an additive (1 - m) * -10000), or NULL for no mask; it must be the
+ * mask each entry's attention uses. The result owns its memory (persistent tensors on the
+ * backend); free it with sn_dit_text_free. */
 sana_status sn_dit_prepare_text(const sn_dit *dit, const sn_tensor *embeds, const float *mask,
                                 sn_dit_text **out);
 void sn_dit_text_free(sn_dit_text *text);
@@ -69,6 +71,11 @@ void sn_dit_text_free(sn_dit_text *text);
 sana_status sn_dit_prepare_positions(const sn_dit *dit, sn_dit_text *text, int64_t height,
                                      int64_t width);
 int32_t sn_dit_text_batch(const sn_dit_text *text);
+/* R: the caption rows [0, R) the cross-attention attends (and whose K/V were computed), 1 + the
+ * last key that any batch entry's mask admits; T without a mask or when an entry admits none.
+ * The dropped keys had weight exactly 0 (bias -10000), so the output is the same up to summation
+ * order. */
+int32_t sn_dit_text_keys(const sn_dit_text *text);
 
 /* --- perturbed-attention guidance (diffusers SanaPAGPipeline) -------------------------------- */
 
@@ -124,5 +131,8 @@ sana_status sn_dit_forward_staged(const sn_dit *dit, const sn_dit_text *text,
  * oracle's goldens. NULL (the default) costs nothing. */
 typedef void (*sn_dit_probe_fn)(void *user, const char *name, const sn_tensor *t);
 void sn_dit_set_probe(sn_dit *dit, sn_dit_probe_fn fn, void *user);
+/* on = 1 (the default): sn_dit_prepare_text keeps only the caption rows [0, R) (above); 0: all T,
+ * as before the trim (for tests comparing the two). Applies to texts prepared afterwards. */
+void sn_dit_set_key_trim(sn_dit *dit, int on);
 
 #endif

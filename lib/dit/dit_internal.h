@@ -76,13 +76,15 @@ struct sn_dit {
     int64_t params;
     sn_dit_probe_fn probe;
     void *probe_user;
+    int no_key_trim;                     /* tests: attend all T caption rows (sn_dit_set_key_trim) */
 };
 
 struct sn_dit_text {
     int32_t B, T;
+    int32_t R;                           /* caption rows attended: keys [0, R) (dit_text.c) */
     int has_mask;
-    sn_tensor mask;                      /* additive bias [B, 1, T] */
-    sn_tensor *k, *v;                    /* per block: [B, Hc, T, dc] */
+    sn_tensor mask;                      /* additive bias [B, 1, R] */
+    sn_tensor *k, *v;                    /* per block: [B, Hc, R, dc] */
     sn_tensor pe;                        /* positional table [Hp * Wp, D] fp32, or no data */
     int64_t pe_hp, pe_wp;                /* its grid (sn_dit_prepare_positions) */
     int32_t n_layers;

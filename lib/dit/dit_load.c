@@ -251,3 +251,5 @@ void sn_dit_set_probe(sn_dit *dit, sn_dit_probe_fn fn, void *user) {
     dit->probe = fn;
     dit->probe_user = user;
 }
+
+void sn_dit_set_key_trim(sn_dit *dit, int on) { dit->no_key_trim = !on; }

@@ -1,7 +1,17 @@
 /* Per-prompt state: everything the DiT computes from the caption alone, done once per prompt
  * instead of once per step (spec pitfall 12): caption_projection + caption_norm, then every
- * block's cross-attention K and V, kept head-major [B, Hc, T, dc] for the attention op, and the
- * additive mask. */
+ * block's cross-attention K and V, kept head-major [B, Hc, R, dc] for the attention op, and the
+ * additive mask [B, 1, R].
+ *
+ * Only the caption rows [0, R) that some entry of the batch attends are kept (sn_text_keys): a
+ * key the mask drops gets the bias -10000, and exp(score - 10000 - max) is exactly 0 in the fp32
+ * softmax of every backend (attention scores are nowhere near 10^4), so keys past the last one
+ * any row admits add nothing to any row's softmax. For a prompt shorter than
+ * max_sequence_length (300) the caption path, the K/V of every block and each step's
+ * cross-attention shrink by R / 300. The mask is the one the attention uses (NVlabs'
+ * unconditional rows carry the positive prompt's mask; CFG, PAG and batch > 1 stack theirs), so
+ * R is the union over the batch. R is fixed when the text is prepared: every forward of a
+ * generation has the same shapes (one CUDA graph capture, then replays). */
 #include <stdlib.h>
 
 #include "dit/dit_internal.h"
@@ -24,32 +34,81 @@ static sana_status sn_text_proj(const sn_dit *dit, const sn_tensor *y, const sn_
     return sn_permute(&t4, (const int32_t[]){0, 2, 1, 3}, out);
 }
 
+/* How many caption rows the cross-attention needs: 1 + the last key that any row of the mask
+ * (B x T, 0 = dropped) admits, at least 1; all T without a mask. A row that admits no key at all
+ * keeps all T: its biases are all -10000, which cancel in the softmax, so it weighs every key
+ * (diffusers does the same). Any value other than exactly 0 counts as admitted (a bias above
+ * -10000 may not underflow to 0). */
+static int64_t sn_text_keys(const float *mask, int64_t B, int64_t T) {
+    if (!mask) return T;
+    int64_t R = 1;
+    for (int64_t b = 0; b < B; b++) {
+        int64_t last = T - 1;
+        while (last >= 0 && mask[b * T + last] == 0.0f) last--;
+        if (last < 0) return T;
+        if (last + 1 > R) R = last + 1;
+    }
+    return R;
+}
+
+/* dst [B, R, C] <- rows [0, R) of each entry of src [B, T, C] (each a contiguous run). */
+static sana_status sn_text_prefix(const sn_tensor *src, int64_t R, sn_tensor *dst) {
+    int64_t B = src->shape[0], T = src->shape[1], C = src->shape[2];
+    size_t es = sn_dtype_size(src->dtype);
+    for (int64_t b = 0; b < B; b++) {
+        sn_tensor s = *src, d = *dst;
+        s.ndim = d.ndim = 2;
+        s.shape[0] = d.shape[0] = R;
+        s.shape[1] = d.shape[1] = C;
+        s.shape[2] = d.shape[2] = 0;
+        s.data = (char *)src->data + (size_t)(b * T * C) * es;
+        d.data = (char *)dst->data + (size_t)(b * R * C) * es;
+        SN_TRY(sn_copy(&d, &s));
+    }
+    return SANA_OK;
+}
+
 static sana_status sn_text_build(const sn_dit *dit, const sn_tensor *embeds, const float *mask,
                                  sn_dit_text *text) {
     const sn_dit_config *c = &dit->cfg;
     sn_backend *be = sn_backend_for_call(dit->be);
     int64_t B = embeds->shape[0], T = embeds->shape[1], D = c->D;
+    int64_t R = dit->no_key_trim ? T : sn_text_keys(mask, B, T);
+    text->R = (int32_t)R;
 
     if (mask) { /* (1 - m) * -10000, as the reference turns a 2-D mask into a bias */
-        float *bias = malloc((size_t)(B * T) * sizeof(float));
+        float *bias = malloc((size_t)(B * R) * sizeof(float));
         if (!bias) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "dit text: mask");
-        for (int64_t i = 0; i < B * T; i++) bias[i] = (1.0f - mask[i]) * -10000.0f;
-        sana_status st = sn_tensor_alloc(be, SN_F32, 3, SN_SHAPE(B, 1, T), &text->mask);
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t j = 0; j < R; j++) bias[b * R + j] = (1.0f - mask[b * T + j]) * -10000.0f;
+        sana_status st = sn_tensor_alloc(be, SN_F32, 3, SN_SHAPE(B, 1, R), &text->mask);
         if (st == SANA_OK) st = sn_upload_convert(&text->mask, SN_F32, bias);
         free(bias);
         SN_TRY(st);
         text->has_mask = 1;
     }
 
-    /* caption_projection: linear_1 -> GELU(tanh) -> linear_2; then caption_norm (RMS, 1e-5) */
-    sn_tensor h, y;
-    SN_TRY(sn_tensor_scratch(be, be->act_dtype, 3, SN_SHAPE(B, T, D), &h));
-    SN_TRY(sn_tensor_scratch(be, be->act_dtype, 3, SN_SHAPE(B, T, D), &y));
-    SN_TRY(sn_linear(embeds, &dit->cap1, &dit->cap1b, SN_ACT_GELU_TANH, &h));
+    /* caption_projection: linear_1 -> GELU(tanh) -> linear_2; then caption_norm (RMS, 1e-5).
+     * Over the R kept rows; over all T when a probe looks (the oracle records [B, T, D]). */
+    int64_t rows = dit->probe ? T : R;
+    sn_tensor src = *embeds, h, y;
+    if (rows < T) {
+        SN_TRY(sn_tensor_scratch(be, be->act_dtype, 3, SN_SHAPE(B, rows, embeds->shape[2]), &src));
+        SN_TRY(sn_text_prefix(embeds, rows, &src));
+    }
+    SN_TRY(sn_tensor_scratch(be, be->act_dtype, 3, SN_SHAPE(B, rows, D), &h));
+    SN_TRY(sn_tensor_scratch(be, be->act_dtype, 3, SN_SHAPE(B, rows, D), &y));
+    SN_TRY(sn_linear(&src, &dit->cap1, &dit->cap1b, SN_ACT_GELU_TANH, &h));
     SN_TRY(sn_linear(&h, &dit->cap2, &dit->cap2b, SN_ACT_NONE, &y));
     sn_dit_emit(dit, "caption_projection", &y);
     SN_TRY(sn_rms_norm(&y, &dit->cap_norm, NULL, 0.0f, 1e-5f, &y));
     sn_dit_emit(dit, "caption_norm", &y);
+    if (rows > R) { /* the probe's full rows: K/V from the kept ones */
+        sn_tensor yr;
+        SN_TRY(sn_tensor_scratch(be, be->act_dtype, 3, SN_SHAPE(B, R, D), &yr));
+        SN_TRY(sn_text_prefix(&y, R, &yr));
+        y = yr;
+    }
 
     for (int i = 0; i < c->num_layers; i++) {
         const sn_dit_block *bl = &dit->blocks[i];
@@ -126,3 +185,4 @@ sana_status sn_dit_prepare_positions(const sn_dit *dit, sn_dit_text *text, int64
 }
 
 int32_t sn_dit_text_batch(const sn_dit_text *text) { return text ? text->B : 0; }
+int32_t sn_dit_text_keys(const sn_dit_text *text) { return text ? text->R : 0; }
