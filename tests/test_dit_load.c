@@ -52,6 +52,34 @@ static const char *broken_copy(const char *tmp, const char *name, const char *ke
     return dir;
 }
 
+/* broken_copy with `key` set to the raw JSON text `raw` (cJSON would print 1e999, an inf, as null). */
+static const char *broken_copy_raw(const char *tmp, const char *name, const char *key, const char *raw) {
+    const char *dir = broken_copy(tmp, name, key, "\"@@\"");
+    char *text = read_text(tu_path(dir, "config.json"));
+    char *at = strstr(text, "\"@@\"");
+    char out[8192];
+    snprintf(out, sizeof out, "%.*s%s%s", (int)(at - text), text, raw, at + 4);
+    free(text);
+    tu_write_file(tu_path(dir, "config.json"), out, strlen(out));
+    return dir;
+}
+
+/* broken_copy with two keys changed. */
+static const char *broken_copy_2(const char *tmp, const char *name, const char *k1, const char *v1,
+                                 const char *k2, const char *v2) {
+    const char *dir = broken_copy(tmp, name, k1, v1);
+    char *text = read_text(tu_path(dir, "config.json"));
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    cJSON_DeleteItemFromObjectCaseSensitive(root, k2);
+    cJSON_AddItemToObject(root, k2, cJSON_Parse(v2));
+    char *out = cJSON_Print(root);
+    tu_write_file(tu_path(dir, "config.json"), out, strlen(out));
+    cJSON_free(out);
+    cJSON_Delete(root);
+    return dir;
+}
+
 static void expect_refused(const char *dir, sana_status code, const char *needle) {
     sn_dit *dit = NULL;
     sana_status st = sn_dit_load(be, dir, NULL, &dit);
@@ -78,6 +106,27 @@ static void test_refusals(void) {
                    SANA_ERR_UNSUPPORTED, "_class_name");
     expect_refused(broken_copy(tmp, "type", "num_layers", "\"two\""), SANA_ERR_FORMAT, "num_layers");
     expect_refused(broken_copy(tmp, "negative", "patch_size", "0"), SANA_ERR_UNSUPPORTED, "patch_size");
+    /* sizes in range one by one whose products are not: heads x head_dim was an int32 wrap to 0,
+     * patch_size^2 x out_channels an int64 overflow, before any shape was compared */
+    expect_refused(broken_copy_2(tmp, "heads", "num_attention_heads", "16777216", "attention_head_dim", "16777216"),
+                   SANA_ERR_UNSUPPORTED, "\"num_attention_heads\" x \"attention_head_dim\"");
+    expect_refused(broken_copy_2(tmp, "patch", "patch_size", "16777216", "out_channels", "16777216"),
+                   SANA_ERR_UNSUPPORTED, "\"patch_size\" x \"patch_size\"");
+    expect_refused(broken_copy_2(tmp, "patch2", "patch_size", "512", "out_channels", "16777216"),
+                   SANA_ERR_UNSUPPORTED, "\"patch_size\" x \"out_channels\"");
+    /* float keys that parse but are not finite (1e999 reads as inf): norm_eps, timestep_scale and
+     * guidance_embeds_scale loaded and gave NaN; mlp_ratio was cast to int32 from inf */
+    expect_refused(broken_copy_raw(tmp, "eps", "norm_eps", "1e999"), SANA_ERR_FORMAT, "norm_eps\" must be a finite");
+    expect_refused(broken_copy_raw(tmp, "tscale", "timestep_scale", "1e999"), SANA_ERR_FORMAT, "timestep_scale");
+    expect_refused(broken_copy_raw(tmp, "gscale", "guidance_embeds_scale", "-1e999"), SANA_ERR_FORMAT,
+                   "guidance_embeds_scale");
+    expect_refused(broken_copy_raw(tmp, "ratio_inf", "mlp_ratio", "1e999"), SANA_ERR_FORMAT, "mlp_ratio\" must be a finite");
+    expect_refused(broken_copy(tmp, "ratio_big", "mlp_ratio", "1e300"), SANA_ERR_UNSUPPORTED, "mlp_ratio");
+    expect_refused(broken_copy_raw(tmp, "interp", "interpolation_scale", "1e999"), SANA_ERR_FORMAT, "interpolation_scale");
+    /* more layers than the weights hold: refused before 2^24 blocks are allocated */
+    expect_refused(broken_copy(tmp, "layers_big", "num_layers", "16777216"), SANA_ERR_NOT_FOUND,
+                   "\"num_layers\" = 16777216");
+
     /* a config asking for tensors the file lacks, or of other shapes */
     expect_refused(broken_copy(tmp, "layers", "num_layers", "3"), SANA_ERR_NOT_FOUND,
                    "transformer_blocks.2.scale_shift_table");

@@ -28,6 +28,17 @@ static sana_status sn_int32(const sn_config *c, const char *key, int64_t def, in
     return SANA_OK;
 }
 
+/* a * b of two size keys, which must stay within the range of one (*out may be NULL). */
+static sana_status sn_product(const sn_config *c, const char *ka, const char *kb, int32_t a,
+                              int32_t b, int32_t *out) {
+    const int64_t v = (int64_t)a * b;
+    if (v > (1 << 24))
+        return sn_fail(SANA_ERR_UNSUPPORTED, "%s: keys \"%s\" x \"%s\" = %lld is out of range (at most %d)",
+                       sn_config_path(c), ka, kb, (long long)v, 1 << 24);
+    if (out) *out = (int32_t)v;
+    return SANA_OK;
+}
+
 /* diffusers Attention(qk_norm=...) with its defaults: eps 1e-5, elementwise_affine True. The
  * Sana processors normalise q and k before splitting heads, so only the "across heads" norms
  * run there; per-head ones ("rms_norm", "layer_norm", ...) raise a shape error in diffusers. */
@@ -88,7 +99,13 @@ sana_status sn_dit_config_read(const sn_config *c, sn_dit_config *o) {
     SN_TRY(sn_int32(c, "caption_channels", 2304, 1, &o->caption_channels));
     SN_TRY(sn_int32(c, "sample_size", 32, 1, &o->sample_size));
     SN_TRY(sn_int32(c, "patch_size", 1, 1, &o->patch_size));
-    o->D = o->heads * o->head_dim;
+    /* products of the sizes, in int64 before they go into int32 fields or tensor shapes (each
+     * key alone may be 2^24; heads x head_dim or patch_size^2 x channels of such keys would wrap) */
+    SN_TRY(sn_product(c, "num_attention_heads", "attention_head_dim", o->heads, o->head_dim, &o->D));
+    int32_t pp;
+    SN_TRY(sn_product(c, "patch_size", "patch_size", o->patch_size, o->patch_size, &pp));
+    SN_TRY(sn_product(c, "patch_size", "in_channels", pp, o->in_channels, NULL));
+    SN_TRY(sn_product(c, "patch_size", "out_channels", pp, o->out_channels, NULL));
 
     /* No cross-attention (null) leaves the reference without norm2, which its forward needs:
      * such a config cannot run there either. */
@@ -103,28 +120,31 @@ sana_status sn_dit_config_read(const sn_config *c, sn_dit_config *o) {
     SN_TRY(sn_int32(c, "num_cross_attention_heads", 20, 1, &o->cross_heads));
     SN_TRY(sn_int32(c, "cross_attention_head_dim", 112, 1, &o->cross_head_dim));
     SN_TRY(sn_int32(c, "cross_attention_dim", 2240, 1, &o->cross_attention_dim));
-    o->Dc = o->cross_heads * o->cross_head_dim;
+    SN_TRY(sn_product(c, "num_cross_attention_heads", "cross_attention_head_dim", o->cross_heads,
+                      o->cross_head_dim, &o->Dc));
     if (o->cross_attention_dim != o->D)
         return sn_fail(SANA_ERR_UNSUPPORTED,
                        "%s: key \"cross_attention_dim\" = %d differs from num_attention_heads x "
                        "attention_head_dim = %d (the caption is projected to the latter)",
                        path, o->cross_attention_dim, o->D);
 
-    SN_TRY(sn_config_float(c, "mlp_ratio", 2.5, &o->mlp_ratio));
-    o->F = (int32_t)(o->mlp_ratio * o->D); /* int(expand_ratio * in_channels) */
-    if (!(o->mlp_ratio > 0) || o->F < 1 || o->F > (1 << 24))
-        return sn_fail(SANA_ERR_UNSUPPORTED, "%s: key \"mlp_ratio\" = %g gives no FFN width", path,
-                       o->mlp_ratio);
+    SN_TRY(sn_config_finite(c, "mlp_ratio", 2.5, &o->mlp_ratio));
+    /* int(expand_ratio * in_channels), range-checked in double before the cast */
+    const double F = o->mlp_ratio * o->D;
+    if (!(o->mlp_ratio > 0) || !(F >= 1) || F > (1 << 24))
+        return sn_fail(SANA_ERR_UNSUPPORTED, "%s: key \"mlp_ratio\" = %g gives no FFN width (1..%d)",
+                       path, o->mlp_ratio, 1 << 24);
+    o->F = (int32_t)F;
     double dropout;
     SN_TRY(sn_config_float(c, "dropout", 0.0, &dropout)); /* inference: no dropout */
     SN_TRY(sn_config_bool(c, "attention_bias", 0, &o->attention_bias));
     SN_TRY(sn_config_bool(c, "norm_elementwise_affine", 0, &o->norm_elementwise_affine));
-    SN_TRY(sn_config_float(c, "norm_eps", 1e-6, &o->norm_eps));
+    SN_TRY(sn_config_finite(c, "norm_eps", 1e-6, &o->norm_eps));
     if (!(o->norm_eps >= 0))
         return sn_fail(SANA_ERR_UNSUPPORTED, "%s: key \"norm_eps\" must be >= 0", path);
 
     o->use_pe = sn_config_has(c, "interpolation_scale");
-    SN_TRY(sn_config_float(c, "interpolation_scale", 1.0, &o->interpolation_scale));
+    SN_TRY(sn_config_finite(c, "interpolation_scale", 1.0, &o->interpolation_scale));
     if (o->use_pe && !(o->interpolation_scale > 0))
         return sn_fail(SANA_ERR_UNSUPPORTED, "%s: key \"interpolation_scale\" must be > 0", path);
     if (o->use_pe && o->D % 4)
@@ -135,8 +155,8 @@ sana_status sn_dit_config_read(const sn_config *c, sn_dit_config *o) {
                        path);
 
     SN_TRY(sn_config_bool(c, "guidance_embeds", 0, &o->guidance_embeds));
-    SN_TRY(sn_config_float(c, "guidance_embeds_scale", 0.1, &o->guidance_embeds_scale));
-    SN_TRY(sn_config_float(c, "timestep_scale", 1.0, &o->timestep_scale));
+    SN_TRY(sn_config_finite(c, "guidance_embeds_scale", 0.1, &o->guidance_embeds_scale));
+    SN_TRY(sn_config_finite(c, "timestep_scale", 1.0, &o->timestep_scale));
     const char *qk;
     SN_TRY(sn_config_string(c, "qk_norm", NULL, &qk));
     SN_TRY(sn_qk_norm_parse(c, qk, &o->qk));

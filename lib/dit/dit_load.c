@@ -136,7 +136,7 @@ static sana_status sn_take_block(sn_dit *dit, sn_dit_source *src, int i, sn_dit_
     return SANA_OK;
 }
 
-static sana_status sn_take_all(sn_dit *dit, sn_dit_source *src) {
+static sana_status sn_take_all(sn_dit *dit, sn_dit_source *src, const char *config_path) {
     const sn_dit_config *c = &dit->cfg;
     int64_t D = c->D, p = c->patch_size;
     SN_TRY(sn_take(dit, src, &dit->pe_w, 4, SN_SHAPE(D, c->in_channels, p, p), "patch_embed.proj.weight"));
@@ -154,6 +154,14 @@ static sana_status sn_take_all(sn_dit *dit, sn_dit_source *src) {
     SN_TRY(sn_take(dit, src, &dit->cap2, 2, SN_SHAPE(D, D), "caption_projection.linear_2.weight"));
     SN_TRY(sn_take(dit, src, &dit->cap2b, 1, SN_SHAPE(D), "caption_projection.linear_2.bias"));
     SN_TRY(sn_take(dit, src, &dit->cap_norm, 1, SN_SHAPE(D), "caption_norm.weight"));
+    /* num_layers against the weights before the blocks are allocated (the key may be 2^24) */
+    char last[64];
+    snprintf(last, sizeof last, "transformer_blocks.%d.scale_shift_table", c->num_layers - 1);
+    if (src->w && c->num_layers > 0 && !sn_weights_find(src->w, last))
+        return sn_fail(SANA_ERR_NOT_FOUND, "%s: key \"num_layers\" = %d, but the weights have no tensor %s",
+                       config_path, c->num_layers, last);
+    dit->blocks = calloc((size_t)(c->num_layers ? c->num_layers : 1), sizeof *dit->blocks);
+    if (!dit->blocks) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "dit: out of memory");
     for (int i = 0; i < c->num_layers; i++) SN_TRY(sn_take_block(dit, src, i, &dit->blocks[i]));
     SN_TRY(sn_take(dit, src, &dit->out_table, 2, SN_SHAPE(2, D), "scale_shift_table"));
     int64_t po = p * p * c->out_channels;
@@ -168,11 +176,7 @@ static sana_status sn_dit_build(sn_backend *be, const sn_config *cfg, sn_dit_sou
     if (!dit) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "dit: out of memory");
     dit->be = be;
     sana_status st = sn_dit_config_read(cfg, &dit->cfg);
-    if (st == SANA_OK) {
-        dit->blocks = calloc((size_t)(dit->cfg.num_layers ? dit->cfg.num_layers : 1), sizeof *dit->blocks);
-        st = dit->blocks ? sn_take_all(dit, src)
-                         : sn_fail(SANA_ERR_OUT_OF_MEMORY, "dit: out of memory");
-    }
+    if (st == SANA_OK) st = sn_take_all(dit, src, sn_config_path(cfg));
     if (st != SANA_OK) {
         sn_dit_free(dit);
         return st;

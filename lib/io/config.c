@@ -209,6 +209,12 @@ sana_status sn_config_float(const sn_config *c, const char *key, double def, dou
     return SANA_OK;
 }
 
+sana_status sn_config_finite(const sn_config *c, const char *key, double def, double *out) {
+    SN_TRY(sn_config_float(c, key, def, out));
+    if (!isfinite(*out)) return sn_config_wrong(c, key, "a finite number");
+    return SANA_OK;
+}
+
 sana_status sn_config_bool(const sn_config *c, const char *key, int def, int *out) {
     const cJSON *v = sn_config_item(c, key);
     if (!v) {

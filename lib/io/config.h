@@ -24,6 +24,10 @@ int sn_config_has(const sn_config *c, const char *key); /* present and not null 
 
 sana_status sn_config_int(const sn_config *c, const char *key, int64_t def, int64_t *out);
 sana_status sn_config_float(const sn_config *c, const char *key, double def, double *out);
+/* sn_config_float for a model quantity: a present value that is not finite (1e999, or
+ * Python's Infinity, which the parser reads as inf) is SANA_ERR_FORMAT naming the key, since
+ * it would load and then make every output NaN. */
+sana_status sn_config_finite(const sn_config *c, const char *key, double def, double *out);
 sana_status sn_config_bool(const sn_config *c, const char *key, int def, int *out);
 /* *out points into the config (valid while it lives), or is `def`. */
 sana_status sn_config_string(const sn_config *c, const char *key, const char *def,
