@@ -147,6 +147,27 @@ int main(void) {
     d = folder_with("\"latent_channels\": 32", "\"latent_channels\": 4294967328"); /* 2^32 + 32 */
     CHECK_STATUS(sn_dcae_load(be, d, NULL, &bad), SANA_ERR_FORMAT);
     CHECK(strstr(tu_last_error(), "latent_channels") != NULL, "message: %s", tu_last_error());
+    /* a scaling_factor the latents cannot be divided by (0 loaded and decoded inf/NaN) */
+    const char *scales[] = {"0", "-0.5", "1e999", "1e60"};
+    for (int i = 0; i < 4; i++) {
+        char to[64];
+        snprintf(to, sizeof to, "\"scaling_factor\": %s", scales[i]);
+        d = folder_with("\"scaling_factor\": 0.41407", to);
+        CHECK_STATUS(sn_dcae_load(be, d, NULL, &bad), SANA_ERR_FORMAT);
+        CHECK(strstr(tu_last_error(), "scaling_factor") != NULL, "scaling_factor %s: %s", scales[i], tu_last_error());
+    }
+    /* sizes of 2^20 (in range for the keys) are checked against the file before anything is
+     * allocated: in_channels and the first encoder width at 2^20 made conv_in a 36 TiB kernel,
+     * whose allocation failed ("cannot allocate") instead of naming the tensor that does not fit */
+    d = folder_with("\"in_channels\": 3", "\"in_channels\": 1048576");
+    char *saved = config_text;
+    size_t saved_len = config_len;
+    config_text = slurp(tu_path(d, "config.json"), &config_len);
+    d = folder_with("\"encoder_block_out_channels\": [\n    8,", "\"encoder_block_out_channels\": [\n    1048576,");
+    free(config_text);
+    config_text = saved, config_len = saved_len;
+    CHECK_STATUS(sn_dcae_load(be, d, NULL, &bad), SANA_ERR_FORMAT);
+    CHECK(strstr(tu_last_error(), "encoder.conv_in.weight") != NULL, "message names the tensor: %s", tu_last_error());
     d = folder_with("\"decoder_layers_per_block\": [", "\"decoder_layers_per_block\": [0, ");
     CHECK(sn_dcae_load(be, d, NULL, &bad) != SANA_OK, "7 depths for 6 stages accepted");
     CHECK(bad == NULL, "a refused load leaves *out NULL");

@@ -201,7 +201,10 @@ static sana_status sn_dcae_parse_config(const sn_config *c, sn_dcae_config *cfg)
     cfg->enc_out_shortcut = b;
     SN_TRY(sn_config_bool(c, "decoder_in_shortcut", 1, &b));
     cfg->dec_in_shortcut = b;
-    SN_TRY(sn_config_float(c, "scaling_factor", 1.0, &f));
+    SN_TRY(sn_config_finite(c, "scaling_factor", 1.0, &f));
+    /* latents are divided by it before the decode: 0 or a value past float would give inf/NaN */
+    if (!(f > 0) || (float)f == 0.0f || !isfinite((float)f))
+        return sn_fail(SANA_ERR_FORMAT, "%s: \"scaling_factor\" = %g must be a positive float", path, f);
     cfg->scaling_factor = (float)f;
     return SANA_OK;
 }
@@ -289,6 +292,10 @@ static sana_status sn_dcae_get(sn_dcae_src *src, sn_tensor *out, sn_dcae_wkind k
     vsnprintf(name, sizeof name, fmt, ap);
     va_end(ap);
     sn_backend *be = src->ae->be;
+    /* the file's shape first: a config's widths (up to 2^20 each) must not size an allocation
+     * the weights do not back */
+    const sn_st_tensor *in_file;
+    if (src->w) SN_TRY(sn_weights_get(src->w, name, file_ndim, file_shape, &in_file));
     SN_TRY(sn_tensor_alloc(be, be->weight_dtype, ndim, shape, out));
     const int64_t n = sn_numel(out);
     src->ae->n_params += n;
