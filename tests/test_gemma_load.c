@@ -158,6 +158,29 @@ int main(void) {
     expect_fail("layers 2^32 + 1",
                 write_model("{" SIZES ", \"num_hidden_layers\": 4294967297}", "", 1, NULL, NULL, NULL),
                 SANA_ERR_FORMAT, "num_hidden_layers");
+    /* float keys that load but make every embedding NaN (they were accepted): checked as the
+     * forward reads them, in float */
+    expect_fail("query_pre_attn_scalar inf",
+                write_model("{\"vocab_size\": 8, \"hidden_size\": 4, \"num_hidden_layers\": 1, \"query_pre_attn_scalar\": 1e999}",
+                            "", 1, NULL, NULL, NULL),
+                SANA_ERR_FORMAT, "query_pre_attn_scalar");
+    expect_fail("query_pre_attn_scalar 1e60",
+                write_model("{\"vocab_size\": 8, \"hidden_size\": 4, \"num_hidden_layers\": 1, \"query_pre_attn_scalar\": 1e60}",
+                            "", 1, NULL, NULL, NULL),
+                SANA_ERR_FORMAT, "query_pre_attn_scalar");
+    expect_fail("rms_norm_eps negative",
+                write_model("{" SIZES ", \"num_hidden_layers\": 1, \"rms_norm_eps\": -1}", "", 1, NULL, NULL, NULL),
+                SANA_ERR_FORMAT, "rms_norm_eps");
+    expect_fail("softcap negative",
+                write_model("{" SIZES ", \"num_hidden_layers\": 1, \"attn_logit_softcapping\": -50}", "", 1, NULL, NULL, NULL),
+                SANA_ERR_FORMAT, "attn_logit_softcapping");
+    expect_fail("rope_theta 0",
+                write_model("{" SIZES ", \"num_hidden_layers\": 1, \"rope_parameters\": {\"rope_type\": \"default\", \"rope_theta\": 0}}",
+                            "", 1, NULL, NULL, NULL),
+                SANA_ERR_FORMAT, "rope_theta");
+    expect_fail("rope_theta inf (4.x key)",
+                write_model("{" SIZES ", \"num_hidden_layers\": 1, \"rope_theta\": 1e999}", "", 1, NULL, NULL, NULL),
+                SANA_ERR_FORMAT, "rope_theta");
     expect_fail("missing tensor", write_model(cfg5, "", 1, "layers.0.mlp.up_proj.weight", NULL, NULL), SANA_ERR_NOT_FOUND,
                 "layers.0.mlp.up_proj.weight");
     expect_fail("wrong shape", write_model(cfg5, "", 1, NULL, "layers.0.self_attn.q_proj.weight", NULL), SANA_ERR_FORMAT,

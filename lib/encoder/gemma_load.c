@@ -38,7 +38,7 @@ static sana_status sn_gemma_read_config(sn_gemma *g, const char *dir) {
             dst = v;                                                                               \
     }
 #define SN_GET_FLOAT(key, def, dst) \
-    if (st == SANA_OK && (st = sn_config_float(c, key, def, &d)) == SANA_OK) dst = (float)d
+    if (st == SANA_OK && (st = sn_config_finite(c, key, def, &d)) == SANA_OK) dst = (float)d
     /* defaults: transformers' Gemma2Config, which are gemma-2-2b's values */
     if ((st = sn_config_string(c, "model_type", "gemma2", &s)) == SANA_OK && strcmp(s, "gemma2") != 0)
         st = sn_fail(SANA_ERR_UNSUPPORTED, "%s: model_type \"%s\"; the text encoder must be gemma2", path, s);
@@ -82,6 +82,17 @@ static sana_status sn_gemma_read_config(sn_gemma *g, const char *dir) {
         else if (!strcmp(act, "gelu")) k->act = SN_ACT_GELU;
         else st = sn_fail(SANA_ERR_UNSUPPORTED, "%s: hidden_activation \"%s\" is not supported", path, act);
     }
+    /* the float keys as the forward reads them (float): finite and in range, since a NaN scale or
+     * a zero/negative rope_theta loads and then gives NaN embeddings */
+    const char *bad = !(isfinite(k->query_pre_attn_scalar) && k->query_pre_attn_scalar > 0)
+                          ? "query_pre_attn_scalar (> 0)"
+                      : !(isfinite(k->rms_norm_eps) && k->rms_norm_eps >= 0) ? "rms_norm_eps (>= 0)"
+                      : !(isfinite(k->attn_softcap) && k->attn_softcap >= 0)
+                          ? "attn_logit_softcapping (>= 0 or null)"
+                      : !(isfinite(k->rope_theta) && k->rope_theta > 0) ? "rope_theta (> 0)"
+                                                                        : NULL;
+    if (st == SANA_OK && bad)
+        st = sn_fail(SANA_ERR_FORMAT, "%s: key %s is out of range or not a finite float", path, bad);
     if (st == SANA_OK &&
         (k->vocab_size < 1 || k->hidden_size < 1 || k->intermediate_size < 1 || k->n_layers < 1 ||
          k->n_heads < 1 || k->n_kv_heads < 1 || k->n_heads % k->n_kv_heads || k->head_dim < 2 ||
