@@ -290,6 +290,28 @@ static void test_scheduler_config(void) {
     CHECK_STATUS(sn_scheduler_config_parse("{\"_class_name\": \"DPMSolverMultistepScheduler\"}", "t6", &c),
                  SANA_ERR_UNSUPPORTED); /* epsilon prediction */
     CHECK_STATUS(sn_scheduler_config_parse("{\"_class_name\": ", "t7", &c), SANA_ERR_FORMAT);
+    /* shifts and sigma_data that parse but cannot sample: NaN/zero/negative ones failed only at
+     * sampler creation (without the file's name), an infinite one loaded and sampled NaN */
+    const char *bad[][2] = {
+        {"{\"_class_name\": \"DPMSolverMultistepScheduler\", \"prediction_type\": \"flow_prediction\", "
+         "\"use_flow_sigmas\": true, \"flow_shift\": Infinity}", "flow_shift"},
+        {"{\"_class_name\": \"DPMSolverMultistepScheduler\", \"prediction_type\": \"flow_prediction\", "
+         "\"use_flow_sigmas\": true, \"flow_shift\": 0}", "flow_shift"},
+        {"{\"_class_name\": \"FlowMatchEulerDiscreteScheduler\", \"shift\": -3}", "shift"},
+        {"{\"_class_name\": \"FlowMatchEulerDiscreteScheduler\", \"shift\": 1e300}", "shift"},
+        {"{\"_class_name\": \"SCMScheduler\", \"sigma_data\": 0}", "sigma_data"},
+        {"{\"_class_name\": \"SCMScheduler\", \"sigma_data\": 1e999}", "sigma_data"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        c = NULL;
+        CHECK_STATUS(sn_scheduler_config_parse(bad[i][0], "bad_range.json", &c), SANA_ERR_FORMAT);
+        CHECK(!c && strstr(tu_last_error(), bad[i][1]) && strstr(tu_last_error(), "bad_range.json"),
+              "case %zu: the message names the file and %s: %s", i, bad[i][1], tu_last_error());
+    }
+    /* and the schedules themselves refuse an infinite shift (it gave NaN sigmas) */
+    sn_schedule sch;
+    CHECK_STATUS(sn_schedule_euler(NULL, INFINITY, 4, &sch), SANA_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(sn_schedule_dpm(NULL, INFINITY, 4, &sch), SANA_ERR_INVALID_ARGUMENT);
     /* the fixture models' own configs */
     const char *dirs[2] = {"sana_tiny/scheduler", "sprint_tiny/scheduler"};
     for (int i = 0; i < 2; i++) {

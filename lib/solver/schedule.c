@@ -21,7 +21,8 @@ static sana_status check_steps(int32_t steps, int32_t max, const char *what) {
 sana_status sn_schedule_dpm(const sn_scheduler_config *c, double s, int32_t steps, sn_schedule *out) {
     int32_t T = c ? c->num_train_timesteps : 1000;
     SN_TRY(check_steps(steps, SN_MAX_STEPS < T ? SN_MAX_STEPS : T, "Flow-DPM-Solver"));
-    if (!(s > 0.0)) return sn_fail(SANA_ERR_INVALID_ARGUMENT, "Flow-DPM-Solver: flow_shift must be > 0, not %g", s);
+    if (!(s > 0.0) || !isfinite((float)s))
+        return sn_fail(SANA_ERR_INVALID_ARGUMENT, "Flow-DPM-Solver: flow_shift must be finite and > 0, not %g", s);
     memset(out, 0, sizeof *out);
     out->cls = SN_SCHED_DPM;
     out->steps = steps;
@@ -51,7 +52,8 @@ static float shift_f32(float shift, float sig) {
 sana_status sn_schedule_euler(const sn_scheduler_config *c, double s, int32_t steps, sn_schedule *out) {
     int32_t T = c ? c->num_train_timesteps : 1000;
     SN_TRY(check_steps(steps, SN_MAX_STEPS, "Flow-Euler"));
-    if (!(s > 0.0)) return sn_fail(SANA_ERR_INVALID_ARGUMENT, "Flow-Euler: shift must be > 0, not %g", s);
+    if (!(s > 0.0) || !isfinite((float)s))
+        return sn_fail(SANA_ERR_INVALID_ARGUMENT, "Flow-Euler: shift must be finite and > 0, not %g", s);
     memset(out, 0, sizeof *out);
     out->cls = SN_SCHED_EULER;
     out->steps = steps;
