@@ -41,6 +41,17 @@ static void test_params(void) {
     p.n_threads = -3;
     CHECK_STATUS(sana_context_create(&p, &ctx), SANA_ERR_INVALID_ARGUMENT);
     expect_text(sana_last_error(), "n_threads");
+    /* a thread count no machine has (the first call would start a million workers), and a
+     * precision outside the enum (both were accepted) */
+    p.n_threads = 1 << 20;
+    CHECK_STATUS(sana_context_create(&p, &ctx), SANA_ERR_INVALID_ARGUMENT);
+    expect_text(sana_last_error(), "1..1024");
+    p.n_threads = 0;
+    p.precision = (sana_precision)99;
+    CHECK_STATUS(sana_context_create(&p, &ctx), SANA_ERR_INVALID_ARGUMENT);
+    expect_text(sana_last_error(), "precision");
+    p.precision = SANA_PRECISION_AUTO;
+    p.n_threads = -3;
     /* ... and one beyond it is not read (an older caller's struct) */
     p.struct_size = (uint32_t)offsetof(sana_context_params, n_threads);
     CHECK_OK(sana_context_create(&p, &ctx));
@@ -81,6 +92,22 @@ static void test_last_error(sana_context *ctx) {
     CHECK(m == NULL, "out cleared");
     expect_text(sana_context_last_error(ctx), missing);
     printf("  %s\n", sana_context_last_error(ctx));
+
+    /* sana_model_params out of range, refused before the folder is read: no component (was
+     * SANA_ERR_NOT_FOUND, "none of the requested components"), bits no component has and an
+     * unknown weights precision (both were ignored) */
+    sana_model_params rp;
+    sana_model_params_init(&rp);
+    rp.components = 0;
+    CHECK_STATUS(sana_model_load(ctx, missing, &rp, &m), SANA_ERR_INVALID_ARGUMENT);
+    expect_text(sana_context_last_error(ctx), "components 0x0");
+    rp.components = SANA_COMPONENT_VAE | 0x100u;
+    CHECK_STATUS(sana_model_load(ctx, missing, &rp, &m), SANA_ERR_INVALID_ARGUMENT);
+    expect_text(sana_context_last_error(ctx), "components 0x108");
+    sana_model_params_init(&rp);
+    rp.weights = (sana_precision)-1;
+    CHECK_STATUS(sana_model_load(ctx, missing, &rp, &m), SANA_ERR_INVALID_ARGUMENT);
+    expect_text(sana_context_last_error(ctx), "weights precision");
 
     /* a pipeline whose model_index.json lists a vae that is not there */
     char root[4096];

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ae/dcae.h"
 #include "harness.h"
@@ -103,6 +104,22 @@ static void test_decode(void) {
     CHECK_STATUS(sana_decode_latents(ctx, model, bad, &p, one), SANA_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(sana_decode_latents(ctx, NULL, bad, NULL, one), SANA_ERR_INVALID_ARGUMENT);
     sana_tensor_free(bad);
+
+    /* a latent in range (65536 pixels a side) whose decode needs more host memory than the machine
+     * has (4.3 G pixels, about 390 GB on the CPU): refused before anything is allocated or read,
+     * not granted by the kernel and then killed (the tensor's calloc is never touched) */
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    const double phys = (double)pages * (double)page, need = 4294967296.0 * 91.0;
+    if (pages > 0 && page > 0 && phys < need) {
+        CHECK_OK(sana_tensor_create(4, SN_SHAPE(1, 32, 2048, 2048), NULL, &bad));
+        CHECK_STATUS(sana_decode_latents(ctx, model, bad, NULL, one), SANA_ERR_OUT_OF_MEMORY);
+        CHECK(strstr(sana_context_last_error(ctx), "GiB of host memory") != NULL, "message: %s",
+              sana_context_last_error(ctx));
+        printf("refused: %s\n", sana_context_last_error(ctx));
+        sana_tensor_free(bad);
+    } else {
+        printf("note: this machine has %.0f GiB; the decode memory refusal is not tried\n", phys / 1073741824.0);
+    }
 }
 
 /* DC-AE-Lite, a vae folder on its own (a drop-in decoder for SANA's latents) */

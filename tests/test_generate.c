@@ -76,6 +76,12 @@ static void test_sampler(sana_model *sana, sana_model *sprint) {
         CHECK_OK(sana_sampler_timesteps(s, ts, 64, &n));
         CHECK(n == 4, "SCM 4 steps");
         sana_sampler_free(s);
+        /* a negative intermediate time was read as "none": 2 linspace steps instead */
+        sana_sampler_params_init(&p);
+        p.intermediate_timesteps = -1.0f;
+        s = NULL;
+        CHECK_STATUS(sana_sampler_create(sprint, &p, &s), SANA_ERR_INVALID_ARGUMENT);
+        CHECK(s == NULL && strstr(sana_last_error(), "intermediate"), "message: %s", sana_last_error());
     }
 }
 
@@ -162,6 +168,24 @@ static void test_denoise_errors(sana_model *m) {
     CHECK_STATUS(sana_denoise(ctx, m, &p, lat), SANA_ERR_INVALID_ARGUMENT); /* no embeddings */
     CHECK_STATUS(sana_denoise(ctx, m, NULL, lat), SANA_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(sana_denoise(NULL, m, &p, lat), SANA_ERR_INVALID_ARGUMENT);
+    /* PAG as sana_generate checks it, before any work: a negative scale (accepted, and ignored),
+     * layers NULL or out of range (refused only from inside the first transformer call) */
+    const struct {
+        float scale;
+        int32_t layer, n;
+        int null_layers;
+        const char *needle;
+    } pag[] = {{-1.0f, 0, 1, 0, "pag_scale"}, {2.0f, 0, 1, 1, "pag_layers NULL"},
+               {2.0f, 99, 1, 0, "PAG layer 99"}, {2.0f, 0, -2, 0, "n_pag_layers is -2"}};
+    for (size_t i = 0; i < sizeof pag / sizeof *pag; i++) {
+        sana_denoise_params_init(&p);
+        p.pag_scale = pag[i].scale;
+        p.pag_layers = pag[i].null_layers ? NULL : &pag[i].layer;
+        p.n_pag_layers = pag[i].n;
+        CHECK_STATUS(sana_denoise(ctx, m, &p, lat), SANA_ERR_INVALID_ARGUMENT);
+        CHECK(strstr(sana_context_last_error(ctx), pag[i].needle) != NULL, "PAG case %zu: %s", i,
+              sana_context_last_error(ctx));
+    }
     sana_tensor_free(lat);
 }
 

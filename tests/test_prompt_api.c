@@ -4,6 +4,7 @@
  * bad arguments and of a released text encoder. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "text_rows.h"
@@ -103,6 +104,26 @@ int main(void) {
     ep.max_sequence_length = 0;
     CHECK_STATUS(sana_encode_prompt(ctx, model, prompt, 1, &ep, &e, &m), SANA_ERR_INVALID_ARGUMENT);
     CHECK(strstr(sana_context_last_error(ctx), "max_sequence_length") != NULL, "error: %s", sana_context_last_error(ctx));
+    ep.max_sequence_length = 300;
+    /* 4 Mi prompts: the one batch of the text encoder needs far more memory than a machine has
+     * (about 1.6 TiB even for this tiny Gemma); refused before tokenizing (it tokenized them all,
+     * minutes of work, and then allocated) */
+    const int32_t many = 1 << 22;
+    const double need = (double)many * 812.0 * 512.0;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    if (pages > 0 && page > 0 && (double)pages * (double)page < need) {
+        const char **lots = malloc(sizeof *lots * (size_t)many);
+        for (int32_t i = 0; lots && i < many; i++) lots[i] = "a";
+        if (lots) {
+            CHECK_STATUS(sana_encode_prompt(ctx, model, lots, many, &ep, &e, &m), SANA_ERR_OUT_OF_MEMORY);
+            CHECK(strstr(sana_context_last_error(ctx), "GiB of host memory") != NULL, "error: %s",
+                  sana_context_last_error(ctx));
+            printf("refused: %s\n", sana_context_last_error(ctx));
+        }
+        free(lots);
+    } else {
+        printf("note: this machine has enough memory that the prompt-batch refusal is not tried\n");
+    }
     CHECK_OK(sana_model_release_text_encoder(model));
     CHECK_STATUS(sana_encode_prompt(ctx, model, prompt, 1, NULL, &e, &m), SANA_ERR_UNSUPPORTED);
     CHECK(strstr(sana_context_last_error(ctx), "text encoder") != NULL, "error: %s", sana_context_last_error(ctx));

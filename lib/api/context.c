@@ -1,9 +1,14 @@
 /* sana_context: backend, lock, log sink, cancellation, last error. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/internal.h"
 #include "core/call.h"
+
+/* n_threads above this is refused: the CPU backend starts that many worker threads per calling
+ * thread (INT32_MAX of them would never return). */
+#define SN_MAX_THREADS 1024
 
 #define SN_STR2(x) #x
 #define SN_STR(x) SN_STR2(x)
@@ -25,6 +30,15 @@ sana_status sn_params_read(void *dst, size_t dst_size, const void *src, const ch
     size_t n = size < dst_size ? size : dst_size;
     memcpy((char *)dst + sizeof(uint32_t), (const char *)src + sizeof(uint32_t),
            n - sizeof(uint32_t));
+    return SANA_OK;
+}
+
+sana_status sn_api_check_memory(double bytes, const char *fn, const char *what) {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    double phys = (pages > 0 && page > 0) ? (double)pages * (double)page : 64e9;
+    if (bytes > phys)
+        return sn_fail(SANA_ERR_OUT_OF_MEMORY, "%s: %s need about %.1f GiB of host memory; this machine "
+                       "has %.1f GiB", fn, what, bytes / 1073741824.0, phys / 1073741824.0);
     return SANA_OK;
 }
 
@@ -61,9 +75,11 @@ sana_status sana_context_create(const sana_context_params *params, sana_context 
     sana_context_params p;
     sana_context_params_init(&p);
     SN_TRY(sn_params_read(&p, sizeof p, params, "sana_context_params"));
-    if (p.n_threads < 0)
-        return sn_fail(SANA_ERR_INVALID_ARGUMENT, "n_threads is %d; use 0 for one per core",
-                       p.n_threads);
+    if (p.n_threads < 0 || p.n_threads > SN_MAX_THREADS)
+        return sn_fail(SANA_ERR_INVALID_ARGUMENT, "n_threads is %d; it must be 1..%d, or 0 for one per core",
+                       p.n_threads, SN_MAX_THREADS);
+    if (p.precision < SANA_PRECISION_AUTO || p.precision > SANA_PRECISION_BF16)
+        return sn_fail(SANA_ERR_INVALID_ARGUMENT, "sana_context_params: unknown precision %d", (int)p.precision);
 
     sana_context *ctx = calloc(1, sizeof *ctx);
     if (!ctx) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "sana_context_create: out of memory");

@@ -39,6 +39,16 @@ static sana_status sn_decode(sn_backend *be, const sana_model *model, const sana
     SN_TRY(sn_dcae_check_latents(ae, latents->ndim, latents->shape, fn));
     const int64_t B = latents->shape[0];
     for (int64_t b = 0; b < B; b++) images[b] = NULL;
+    /* host bytes: the latents' copy, the decoded floats, the images; on the CPU also the decoded
+     * tensor and the decoder's full-resolution activations for one image at a time (two of its
+     * first stage's width, or the budget when one is set) */
+    const double f = sn_dcae_spatial_factor(ae), px1 = (double)latents->shape[2] * latents->shape[3] * f * f;
+    double bytes = (double)sana_tensor_numel(latents) * sizeof(float) + B * px1 * 3.0 * (sizeof(float) + 1.0);
+    if (be->kind == SANA_BACKEND_CPU)
+        bytes += B * px1 * 3.0 * sizeof(float) +
+                 (p.memory_budget ? (double)p.memory_budget
+                                  : px1 * sn_dcae_get_config(ae)->dec_width[0] * sizeof(float) * 2.0);
+    SN_TRY(sn_api_check_memory(bytes, fn, "these latents"));
 
     /* vae.decode(latents / scaling_factor); activations on the context's backend */
     const int64_t n = sana_tensor_numel(latents);
@@ -110,6 +120,13 @@ static sana_status sn_encode(sn_backend *be, const sana_model *model, const sana
         return sn_fail(SANA_ERR_INVALID_ARGUMENT,
                        "%s: the image is %lld x %lld; width and height must be positive multiples of %lld",
                        fn, (long long)W, (long long)H, (long long)f);
+    /* host bytes: the image as floats; on the CPU also its tensor and the encoder's
+     * full-resolution activations (two of its first stage's width) */
+    double bytes = 3.0 * H * W * sizeof(float);
+    if (be->kind == SANA_BACKEND_CPU)
+        bytes += 3.0 * H * W * sizeof(float) +
+                 (double)H * W * sn_dcae_get_config(ae)->enc_width[0] * sizeof(float) * 2.0;
+    SN_TRY(sn_api_check_memory(bytes, fn, "this image"));
     float *chw = malloc((size_t)(3 * H * W) * sizeof(float));
     if (!chw) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
     sn_dcae_from_rgb8(image->pixels, image->stride, (int32_t)image->channels, H, W, chw);

@@ -187,8 +187,17 @@ static sana_status denoise(const sana_model *model, const sana_denoise_params *p
         return sn_fail(SANA_ERR_INVALID_ARGUMENT, "sana_denoise: latents must be [B, %d, H, W]",
                        sn_dit_in_channels(dit));
     const int32_t B = (int32_t)latents->shape[0], D = sn_dit_caption_channels(dit);
-    if (!isfinite(p->guidance_scale) || !isfinite(p->pag_scale))
-        return sn_fail(SANA_ERR_INVALID_ARGUMENT, "sana_denoise: guidance_scale and pag_scale must be finite");
+    if (!isfinite(p->guidance_scale) || !isfinite(p->pag_scale) || p->pag_scale < 0.0f)
+        return sn_fail(SANA_ERR_INVALID_ARGUMENT, "sana_denoise: guidance_scale (%g) must be finite and "
+                       "pag_scale (%g) finite and >= 0", (double)p->guidance_scale, (double)p->pag_scale);
+    /* as sana_generate: before any work, not from inside the first model call */
+    if (p->n_pag_layers < 0 || (p->n_pag_layers > 0 && !p->pag_layers))
+        return sn_fail(SANA_ERR_INVALID_ARGUMENT, "sana_denoise: n_pag_layers is %d with pag_layers %s",
+                       p->n_pag_layers, p->pag_layers ? "set" : "NULL");
+    for (int32_t i = 0; i < p->n_pag_layers; i++)
+        if (p->pag_layers[i] < 0 || p->pag_layers[i] >= sn_dit_num_layers(dit))
+            return sn_fail(SANA_ERR_INVALID_ARGUMENT, "sana_denoise: PAG layer %d: the transformer has blocks 0..%d",
+                           p->pag_layers[i], sn_dit_num_layers(dit) - 1);
     SN_TRY(check_text(p->embeddings, p->mask, B, D, "embeddings"));
     struct sana_sampler smp;
     if (p->sampler)
@@ -206,6 +215,11 @@ static sana_status denoise(const sana_model *model, const sana_denoise_params *p
             return sn_fail(SANA_ERR_INVALID_ARGUMENT, "sana_denoise: embeddings and uncond_embeddings differ in length");
     }
     const int copies = sn_guidance_copies(cfg, pag);
+    /* the transformer's activations (a few [tokens, hidden] tensors) and the loop's latent buffers */
+    const double lat = (double)sana_tensor_numel(latents), ps = sn_dit_patch_size(dit);
+    const double tokens = lat / latents->shape[1] / (ps * ps) * copies;
+    SN_TRY(sn_api_check_memory(tokens * sn_dit_hidden_size(dit) * sizeof(float) * 8.0 +
+                               lat * sizeof(float) * (2.0 * copies + 2.0), "sana_denoise", "these latents"));
     const int32_t L = (int32_t)p->embeddings->shape[1];
     const size_t row = (size_t)L * D;
     /* [uncond; cond; cond] embeddings and masks for the call batch */

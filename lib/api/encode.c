@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api/internal.h"
+#include "encoder/gemma.h"
 #include "encoder/prompt.h"
 
 void sana_encode_params_init(sana_encode_params *p) {
@@ -39,6 +40,12 @@ static sana_status sn_encode(const sana_model *model, const char *const *prompts
     if (!model->tokenizer) return sn_fail(SANA_ERR_UNSUPPORTED, "%s: the model has no tokenizer loaded", model->path);
     if (!model->text_encoder)
         return sn_fail(SANA_ERR_UNSUPPORTED, "%s: the text encoder is not loaded (or was released)", model->path);
+    /* the text encoder runs the n prompts as one batch: a few [n, M, hidden] and [n, M,
+     * intermediate] activations, M being L plus the instruction's tokens (a few hundred) */
+    const sn_gemma_config *gc = sn_gemma_get_config(model->text_encoder);
+    const double rows = (double)n * (ep.max_sequence_length + 512.0);
+    SN_TRY(sn_api_check_memory(rows * (4.0 * gc->hidden_size + 2.0 * gc->intermediate_size) * sizeof(float),
+                               "sana_encode_prompt", "these prompts"));
     sn_prompt_params p;
     sn_prompt_params_default(&p);
     p.complex_human_instruction = ep.complex_human_instruction != 0;

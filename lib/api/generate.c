@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "ae/dcae.h"
 #include "api/generate_text.h"
@@ -78,14 +77,15 @@ static sana_status check_memory(const gen *g) {
                    + (double)g->width * g->height * g->B * 3.0 /* uint8 images */
                    /* the transformer's activations: a few [tokens, hidden] tensors */
                    + tokens * sn_dit_hidden_size(g->model->transformer) * sizeof(float) * 8.0;
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-    double phys = (pages > 0 && page > 0) ? (double)pages * (double)page : 64e9;
-    if (bytes > phys)
-        return sn_fail(SANA_ERR_OUT_OF_MEMORY,
-                       "sana_generate: %dx%d x %d images need about %.1f GiB of host memory; this "
-                       "machine has %.1f GiB", g->width, g->height, g->B, bytes / 1073741824.0,
-                       phys / 1073741824.0);
-    return SANA_OK;
+    /* on the CPU the decoder's full-resolution activations, one image at a time (two of its first
+     * stage's width), or the budget the caller gave them */
+    if (sn_backend_for_call(g->model->be)->kind == SANA_BACKEND_CPU)
+        bytes += g->p->decode_memory_budget ? (double)g->p->decode_memory_budget
+                                            : (double)g->gen_w * g->gen_h * sizeof(float) * 2.0 *
+                                                  sn_dcae_get_config(g->model->vae)->dec_width[0];
+    char what[64];
+    snprintf(what, sizeof what, "%dx%d x %d images", g->width, g->height, g->B);
+    return sn_api_check_memory(bytes, "sana_generate", what);
 }
 
 static sana_status check_inputs(gen *g) {

@@ -74,6 +74,11 @@ sana_status sn_image_new(uint32_t width, uint32_t height, uint32_t channels, san
 /* A new host tensor (zeroed). */
 sana_status sn_api_tensor_new(int32_t ndim, const int64_t *shape, sana_tensor **out);
 
+/* Refuses (SANA_ERR_OUT_OF_MEMORY, "fn: what need about X GiB of host memory; this machine has
+ * Y GiB") a call whose estimated host bytes exceed the machine's physical memory: a clear error
+ * before allocating, instead of an allocation that the kernel grants and then cannot back. */
+sana_status sn_api_check_memory(double bytes, const char *fn, const char *what);
+
 /* Reads min(struct_size, sizeof *dst) bytes of a caller's params struct over the defaults in
  * dst; rejects struct_size smaller than the first field. NULL src keeps the defaults. */
 sana_status sn_params_read(void *dst, size_t dst_size, const void *src, const char *what);

@@ -86,6 +86,11 @@ sana_status sana_model_load(sana_context *ctx, const char *path, const sana_mode
     sana_model_params p;
     sana_model_params_init(&p);
     sana_status st = sn_params_read(&p, sizeof p, params, "sana_model_params");
+    if (st == SANA_OK && (p.components == 0 || (p.components & ~(uint32_t)SANA_COMPONENT_ALL)))
+        st = sn_fail(SANA_ERR_INVALID_ARGUMENT, "sana_model_load: components 0x%x is not a non-empty set of "
+                     "SANA_COMPONENT_* bits (0x%x)", p.components, (unsigned)SANA_COMPONENT_ALL);
+    if (st == SANA_OK && (p.weights < SANA_PRECISION_AUTO || p.weights > SANA_PRECISION_BF16))
+        st = sn_fail(SANA_ERR_INVALID_ARGUMENT, "sana_model_load: unknown weights precision %d", (int)p.weights);
     if (st != SANA_OK) return sn_api_leave(ctx, st);
 
     sn_pipeline_dir *dir = NULL;

@@ -65,8 +65,12 @@ sana_status sn_sampler_make(const sana_model *model, const sana_sampler_params *
     out->max_timesteps = p.max_timesteps != 0.0f ? (double)p.max_timesteps : 1.57080;
     out->intermediate_timesteps =
         p.intermediate_timesteps != 0.0f ? (double)p.intermediate_timesteps : 1.3;
-    if (!isfinite(out->max_timesteps) || !isfinite(out->intermediate_timesteps))
-        return sn_fail(SANA_ERR_INVALID_ARGUMENT, "sana_sampler_params: SCM timesteps must be finite");
+    /* a negative intermediate time would be read as "none" by the 2-step schedule */
+    if (!isfinite(out->max_timesteps) || !isfinite(out->intermediate_timesteps) ||
+        out->intermediate_timesteps < 0.0)
+        return sn_fail(SANA_ERR_INVALID_ARGUMENT, "sana_sampler_params: SCM timesteps must be finite and > 0 "
+                       "(0 = the default), not max %g, intermediate %g", out->max_timesteps,
+                       out->intermediate_timesteps);
     /* validate once with the default steps */
     sn_schedule sched;
     return sn_sampler_schedule(out, 0, &sched);
