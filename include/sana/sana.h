@@ -130,7 +130,8 @@ typedef struct sana_context_params {
     uint32_t struct_size;
     sana_backend backend;     /* default SANA_BACKEND_AUTO */
     int32_t device;           /* CUDA device ordinal; default 0 */
-    int32_t n_threads;        /* CPU threads; 0 = one per core (default) or OMP_NUM_THREADS.
+    int32_t n_threads;        /* CPU threads, 1..1024; 0 = one per core (default) or
+                               * OMP_NUM_THREADS. Outside that: SANA_ERR_INVALID_ARGUMENT.
                                * The CPU backend runs on worker threads of its own (made per
                                * calling thread, idle ones sleep). While it computes, a pthread
                                * OpenBLAS is set to 1 thread process-wide; the application's
@@ -178,9 +179,12 @@ enum {
 
 typedef struct sana_model_params {
     uint32_t struct_size;
-    uint32_t components;    /* which to load; default SANA_COMPONENT_ALL (those present) */
+    uint32_t components;    /* which to load; default SANA_COMPONENT_ALL (those present); 0 or a
+                             * bit outside SANA_COMPONENT_ALL is SANA_ERR_INVALID_ARGUMENT */
     const char *variant;    /* weight file variant: NULL/"" = plain, "fp16", "bf16" */
-    sana_precision weights; /* dtype weights are kept in on the device; default AUTO */
+    sana_precision weights; /* dtype weights are kept in on the device; default AUTO. Today the
+                             * weights follow the context's precision whatever this says; a value
+                             * outside sana_precision is SANA_ERR_INVALID_ARGUMENT */
 } sana_model_params;
 
 SANA_API void sana_model_params_init(sana_model_params *params);
@@ -283,10 +287,11 @@ typedef struct sana_sampler sana_sampler;
 typedef struct sana_sampler_params {
     uint32_t struct_size;
     sana_solver solver;           /* default SANA_SOLVER_DEFAULT */
-    int32_t steps;                /* 0 = the model's default (20 SANA, 2 Sprint) */
-    float flow_shift;             /* 0 = from the model's scheduler config */
-    float max_timesteps;          /* SCM: 0 = scheduler default (1.57080) */
-    float intermediate_timesteps; /* SCM, 2 steps: 0 = scheduler default (1.3) */
+    int32_t steps;                /* 0 = the model's default (20 SANA, 2 Sprint); at most 1000 */
+    float flow_shift;             /* 0 = from the model's scheduler config; else finite, > 0 */
+    float max_timesteps;          /* SCM: 0 = scheduler default (1.57080); else in (0, 1.6] */
+    float intermediate_timesteps; /* SCM, 2 steps: 0 = scheduler default (1.3); else in
+                                   * (0, max_timesteps) */
 } sana_sampler_params;
 
 SANA_API void sana_sampler_params_init(sana_sampler_params *params);
@@ -315,6 +320,11 @@ typedef enum sana_noise {
     SANA_NOISE_TORCH_CPU = 0 /* bit-identical to torch.randn with a CPU torch.Generator */
 } sana_noise;
 
+/* Ranges (SANA_ERR_INVALID_ARGUMENT outside them, before any work; docs/api.md lists them all):
+ * width and height 1..65536 (SANA_ERR_OUT_OF_MEMORY above, or when the estimated host memory of
+ * the call exceeds the machine's), batch 1..64, steps 0..1000, guidance_scale finite, pag_scale
+ * finite and >= 0, each PAG layer a block of the transformer, max_sequence_length 1..4096,
+ * strength 0..1. The seed takes every value. */
 typedef struct sana_generate_params {
     uint32_t struct_size;
     const char *prompt;          /* required, UTF-8 */
@@ -357,7 +367,7 @@ SANA_API sana_status sana_generate(sana_context *ctx, const sana_model *model,
 typedef struct sana_encode_params {
     uint32_t struct_size;
     int32_t complex_human_instruction; /* 1 (default) */
-    int32_t max_sequence_length;       /* default 300 */
+    int32_t max_sequence_length;       /* default 300; 1..8192 */
     int32_t nvlabs_compat;             /* 0 (default): diffusers behaviour; 1: the NVlabs code's */
     /* 0 (default): the padding rows (mask 0) of *embeddings are zero and cost nothing: the
      * encoder runs only up to the longest prompt's last token, which (attention being causal)
@@ -391,9 +401,9 @@ typedef struct sana_denoise_params {
     const sana_tensor *uncond_mask;
     const sana_sampler *sampler;
     float guidance_scale;
-    float pag_scale;
-    const int32_t *pag_layers;
-    int32_t n_pag_layers;
+    float pag_scale;           /* finite, >= 0 (as sana_generate) */
+    const int32_t *pag_layers; /* block indices, each 0..num_layers-1, checked before any work */
+    int32_t n_pag_layers;      /* >= 0; > 0 needs pag_layers */
     int32_t first_step; /* img2img: start at this step index; default 0 */
     sana_progress_fn progress;
     void *progress_user_data;
@@ -429,7 +439,10 @@ typedef struct sana_decode_params {
 SANA_API void sana_decode_params_init(sana_decode_params *params);
 
 /* Decodes latents [B, C, h, w] (already divided by nothing: the call applies scaling_factor) to
- * B images of (h * f) x (w * f) pixels. `images` is a caller array of B pointers. */
+ * B images of (h * f) x (w * f) pixels. `images` is a caller array of B pointers. Latents whose
+ * decode would need more host memory than the machine has (estimated: the images, and on the CPU
+ * the decoder's activations, or memory_budget when set) are SANA_ERR_OUT_OF_MEMORY before any
+ * allocation; so are sana_denoise's and sana_encode_image's inputs, likewise estimated. */
 SANA_API sana_status sana_decode_latents(sana_context *ctx, const sana_model *model,
                                          const sana_tensor *latents,
                                          const sana_decode_params *params, sana_image **images);
