@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/dtype.h"
+
 typedef struct bench_gemma_dims {
     int64_t hidden, inter;
     int layers, heads, kv_heads, head_dim;
@@ -27,6 +29,11 @@ const bench_config *bench_find_config(const char *name);
  * the given widths into a new temporary directory (returned in dir); 0 on success. */
 int bench_write_gemma(const bench_gemma_dims *d, int layers, char *dir, size_t dir_cap);
 void bench_remove_gemma(const char *dir);
+/* Writes a transformer/ folder (config.json = dit_json + diffusion_pytorch_model.safetensors,
+ * random values of `dtype` (SN_F32, SN_F16, SN_BF16) spread as sn_dit_create_random's) into a new
+ * temporary directory (returned in dir); 0 on success. */
+int bench_write_dit(const char *dit_json, sn_dtype dtype, char *dir, size_t dir_cap);
+void bench_remove_dit(const char *dir);
 
 /* The stages, in JSON key order. */
 enum { ST_TEXT = 0, ST_STEP, ST_LOOP, ST_DECODE, ST_E2E, ST_COUNT };

@@ -3,12 +3,14 @@
  *   sana-bench [--config sana-0.6b|sana-1.6b|sana-1.6b-4k|sprint-0.6b|tiny] [--model DIR]
  *              [--backend cuda|cpu] [--precision bf16|fp16|fp32] [--size PX] [--steps N]
  *              [--guidance G] [--batch N] [--runs N] [--warmup N] [--seed N] [--tokens N]
- *              [--text-layers N] [--decode-budget BYTES] [--no-graph]
+ *              [--text-layers N] [--decode-budget BYTES] [--no-graph] [--dit-file bf16|fp16|fp32]
  *
  * Random weights (default): the DiT is made in device memory (sn_dit_create_random, the config
  * as published), the Gemma-2 text encoder is written once to a temporary folder (real widths,
  * random bf16; --text-layers to shorten it) and the DC-AE is sn_dcae_create_random with SANA's
- * f32c32 config. A loop step is what a pipeline step costs: the DiT forward (batch 2B with CFG)
+ * f32c32 config. --dit-file writes the random DiT to a temporary folder as that dtype too and
+ * loads it with sn_dit_load, as a model folder's is (on the CPU its matrices then stay in the
+ * mapped file). A loop step is what a pipeline step costs: the DiT forward (batch 2B with CFG)
  * captured once as a CUDA graph and replayed (--no-graph: plain calls), then the CFG combination
  * and an Euler update. With --model DIR a real model folder runs through the public API instead
  * (sana_encode_prompt, sana_denoise, sana_decode_latents, sana_generate).
@@ -30,7 +32,7 @@
 #include "encoder/prompt.h"
 
 typedef struct opts {
-    const char *config, *model, *backend, *precision;
+    const char *config, *model, *backend, *precision, *dit_file;
     int size, steps, batch, runs, warmup, tokens, text_layers, graphs;
     float guidance;
     uint64_t seed;
@@ -161,7 +163,7 @@ static int run_random(const opts *o, const bench_config *cfg, bench_report *r) {
     const sn_dtype A = be->act_dtype;
 
     /* text encoder on disk, DiT and DC-AE on the device */
-    char te_dir[512] = "";
+    char te_dir[512] = "", dit_dir[512] = "";
     sn_gemma *gemma = NULL;
     int layers = o->text_layers > 0 ? o->text_layers : cfg->gemma.layers;
     if (bench_write_gemma(&cfg->gemma, layers, te_dir, sizeof te_dir))
@@ -169,8 +171,19 @@ static int run_random(const opts *o, const bench_config *cfg, bench_report *r) {
     else if (sn_gemma_load(be, te_dir, NULL, &gemma))
         bench_error(r, ST_TEXT, "text encoder: %s", sn_error_text());
     sn_dit *dit = NULL;
-    if ((st = sn_dit_create_random(be, cfg->dit_json, o->seed + 1, &dit))) {
+    if (o->dit_file) {
+        sn_dtype wt = !strcmp(o->dit_file, "fp32") ? SN_F32 : !strcmp(o->dit_file, "fp16") ? SN_F16 : SN_BF16;
+        if (bench_write_dit(cfg->dit_json, wt, dit_dir, sizeof dit_dir)) {
+            fprintf(stderr, "sana-bench: could not write the random DiT to %s\n", dit_dir);
+            return 1;
+        }
+        st = sn_dit_load(be, dit_dir, NULL, &dit);
+    } else {
+        st = sn_dit_create_random(be, cfg->dit_json, o->seed + 1, &dit);
+    }
+    if (st) {
         fprintf(stderr, "sana-bench: DiT: %s\n", sn_error_text());
+        if (dit_dir[0]) bench_remove_dit(dit_dir);
         return 1;
     }
     r->dit_params = sn_dit_param_count(dit);
@@ -283,6 +296,7 @@ static int run_random(const opts *o, const bench_config *cfg, bench_report *r) {
     sn_dit_free(dit);
     sn_gemma_free(gemma);
     if (te_dir[0]) bench_remove_gemma(te_dir);
+    if (dit_dir[0]) bench_remove_dit(dit_dir);
     sn_backend_free(be);
     return 0;
 }
@@ -409,7 +423,7 @@ static int run_folder(const opts *o, bench_report *r) {
 }
 
 int main(int argc, char **argv) {
-    opts o = {"sana-0.6b", NULL, "cuda", NULL, 0, 0, 1, 3, 1, 300, 0, 1, -1.0f, 0, 0};
+    opts o = {"sana-0.6b", NULL, "cuda", NULL, NULL, 0, 0, 1, 3, 1, 300, 0, 1, -1.0f, 0, 0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--no-graph")) {
@@ -425,6 +439,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--model")) o.model = v;
         else if (!strcmp(a, "--backend")) o.backend = v;
         else if (!strcmp(a, "--precision")) o.precision = v;
+        else if (!strcmp(a, "--dit-file")) o.dit_file = v;
         else if (!strcmp(a, "--size")) o.size = atoi(v);
         else if (!strcmp(a, "--steps")) o.steps = atoi(v);
         else if (!strcmp(a, "--batch")) o.batch = atoi(v);
@@ -456,10 +471,14 @@ int main(int argc, char **argv) {
         fprintf(stderr, "sana-bench: --size a multiple of 32, --batch 1..64, --runs >= 1, --tokens >= 1\n");
         return 2;
     }
+    if (o.dit_file && strcmp(o.dit_file, "bf16") && strcmp(o.dit_file, "fp16") && strcmp(o.dit_file, "fp32")) {
+        fprintf(stderr, "sana-bench: --dit-file bf16, fp16 or fp32\n");
+        return 2;
+    }
     bench_report r;
     memset(&r, 0, sizeof r);
     r.backend = o.backend, r.device = o.backend, r.config = o.model ? NULL : cfg->name, r.model = o.model;
-    r.weights = o.model ? "folder" : "random";
+    r.weights = o.model ? "folder" : o.dit_file ? "random, DiT from a file" : "random";
     r.width = r.height = o.size, r.steps = o.steps, r.batch = o.batch, r.runs = o.runs;
     r.cfg = !cfg->sprint, r.graphs = o.graphs, r.text_tokens = o.tokens, r.guidance = o.guidance, r.seed = o.seed;
     int rc = o.model ? run_folder(&o, &r) : run_random(&o, cfg, &r);
