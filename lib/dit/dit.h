@@ -25,9 +25,12 @@ typedef struct sn_dit sn_dit;
 typedef struct sn_dit_text sn_dit_text;
 
 /* Loads transformer/ (config.json + weights, F32/F16/BF16 on disk, converted to the backend's
- * weight dtype) onto `be`. `variant` is NULL, "fp16" or "bf16" (file names). A config the code
- * cannot run (an unknown key with a non-default value, an unsupported qk_norm...), a missing
- * tensor or a wrong shape is refused here with a message naming the key or tensor. */
+ * weight dtype) onto `be`. `variant` is NULL, "fp16" or "bf16" (file names). On a backend that
+ * reads weights in place (be->host_weights: the CPU), the GEMM matrices are not converted but
+ * read from the mapped file in its dtype (sn_weights_mapf); the model then keeps the file open
+ * until sn_dit_free. A config the code cannot run (an unknown key with a non-default value, an
+ * unsupported qk_norm...), a missing tensor or a wrong shape is refused here with a message
+ * naming the key or tensor. */
 sana_status sn_dit_load(sn_backend *be, const char *dir, const char *variant, sn_dit **out);
 void sn_dit_free(sn_dit *dit);
 /* For benchmarks and tests: a model with this config.json text and random weights made in
@@ -37,6 +40,9 @@ sana_status sn_dit_create_random(sn_backend *be, const char *config_json, uint64
 
 /* --- configuration (config.json, with the reference's defaults) ----------------------------- */
 int64_t sn_dit_param_count(const sn_dit *dit);
+/* Bytes of weights the model allocated on its backend; *mapped (if not NULL): bytes it reads in
+ * place from the mapped file instead (0 for random weights and on the GPU). */
+int64_t sn_dit_weight_bytes(const sn_dit *dit, int64_t *mapped);
 int32_t sn_dit_in_channels(const sn_dit *dit);     /* latent channels (32) */
 int32_t sn_dit_out_channels(const sn_dit *dit);    /* = in_channels for every released model */
 int32_t sn_dit_patch_size(const sn_dit *dit);      /* H and W of the latents are multiples of it */

@@ -5,6 +5,7 @@
 #include "dit/dit.h"
 
 typedef struct sn_config sn_config;
+typedef struct sn_weights sn_weights;
 
 /* How a q/k normalisation (diffusers Attention(qk_norm=...)) is computed. */
 typedef enum sn_dit_qk_kind { SN_QK_NONE = 0, SN_QK_RMS, SN_QK_LAYER } sn_dit_qk_kind;
@@ -74,6 +75,9 @@ struct sn_dit {
     sn_tensor proj, proj_b;              /* proj_out [p*p*C_out, D], [p*p*C_out] */
     sn_dit_block *blocks;
     int64_t params;
+    int64_t owned_bytes;                 /* weights allocated on `be` */
+    int64_t mapped_bytes;                /* weights read in place from the mapped file */
+    sn_weights *weights;                 /* kept open while mapped_bytes > 0, else NULL */
     sn_dit_probe_fn probe;
     void *probe_user;
     int no_key_trim;                     /* tests: attend all T caption rows (sn_dit_set_key_trim) */

@@ -1,7 +1,9 @@
 /* Loading transformer/: the config, then every tensor by its diffusers name with its exact
  * shape (docs/dit.md lists them with the original NVlabs names). Weights come from a source:
  * the folder's safetensors (any float dtype, converted by sn_weights_load), or random values
- * made in memory for benchmarks. */
+ * made in memory for benchmarks. The GEMM matrices (every weight only sn_linear reads) are
+ * taken with sn_weights_mapf: on a backend that reads weights in place (the CPU) they stay in
+ * the mapped file in its dtype, and the model keeps the file open. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,37 +40,49 @@ static sana_status sn_random_tensor(sn_backend *be, sn_dit_source *src, int32_t 
     return st;
 }
 
-/* Loads tensor `fmt...` of the given shape into *out (and counts its parameters). */
-static sana_status sn_take(sn_dit *dit, sn_dit_source *src, sn_tensor *out, int32_t ndim,
-                           const int64_t *shape, const char *fmt, ...) SN_PRINTF(6, 7);
-static sana_status sn_take(sn_dit *dit, sn_dit_source *src, sn_tensor *out, int32_t ndim,
-                           const int64_t *shape, const char *fmt, ...) {
+/* How a tensor is used: SN_ANY by any op (always a copy on the backend, in its weight dtype);
+ * SN_GEMM only as the weight of sn_linear, which may read it in place from the file. */
+enum { SN_ANY = 0, SN_GEMM = 1 };
+
+/* Loads tensor `fmt...` of the given shape into *out (and counts its parameters and bytes). */
+static sana_status sn_take_as(sn_dit *dit, sn_dit_source *src, int use, sn_tensor *out,
+                              int32_t ndim, const int64_t *shape, const char *fmt, ...)
+    SN_PRINTF(7, 8);
+static sana_status sn_take_as(sn_dit *dit, sn_dit_source *src, int use, sn_tensor *out,
+                              int32_t ndim, const int64_t *shape, const char *fmt, ...) {
     char name[256];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(name, sizeof name, fmt, ap);
     va_end(ap);
-    if (src->w)
+    if (src->w && use == SN_GEMM)
+        SN_TRY(sn_weights_mapf(src->w, dit->be, ndim, shape, out, "%s", name));
+    else if (src->w)
         SN_TRY(sn_weights_load(src->w, dit->be, name, ndim, shape, out));
     else
         SN_TRY(sn_random_tensor(dit->be, src, ndim, shape, out));
     src->loaded++;
     dit->params += sn_numel(out);
+    int64_t bytes = sn_numel(out) * (int64_t)sn_dtype_size(out->dtype);
+    if (out->be) dit->owned_bytes += bytes;
+    else dit->mapped_bytes += bytes; /* a view of the mapped file (sn_weights_mapf) */
     return SANA_OK;
 }
+#define sn_take(dit, src, ...) sn_take_as(dit, src, SN_ANY, __VA_ARGS__)
+#define sn_take_gemm(dit, src, ...) sn_take_as(dit, src, SN_GEMM, __VA_ARGS__)
 
 /* A [out, in, 1, 1] 1x1 convolution kernel, kept as the [out, in] GEMM matrix it is. */
 static sana_status sn_take_1x1(sn_dit *dit, sn_dit_source *src, sn_tensor *out, int64_t co,
                                int64_t ci, const char *name) {
-    SN_TRY(sn_take(dit, src, out, 4, SN_SHAPE(co, ci, 1, 1), "%s", name));
+    SN_TRY(sn_take_gemm(dit, src, out, 4, SN_SHAPE(co, ci, 1, 1), "%s", name));
     return sn_tensor_reshape(out, 2, SN_SHAPE(co, ci), out);
 }
 
 static sana_status sn_take_mlp(sn_dit *dit, sn_dit_source *src, sn_dit_mlp *m, const char *pre) {
     int64_t D = dit->cfg.D;
-    SN_TRY(sn_take(dit, src, &m->l1, 2, SN_SHAPE(D, 256), "%s.linear_1.weight", pre));
+    SN_TRY(sn_take_gemm(dit, src, &m->l1, 2, SN_SHAPE(D, 256), "%s.linear_1.weight", pre));
     SN_TRY(sn_take(dit, src, &m->l1b, 1, SN_SHAPE(D), "%s.linear_1.bias", pre));
-    SN_TRY(sn_take(dit, src, &m->l2, 2, SN_SHAPE(D, D), "%s.linear_2.weight", pre));
+    SN_TRY(sn_take_gemm(dit, src, &m->l2, 2, SN_SHAPE(D, D), "%s.linear_2.weight", pre));
     return sn_take(dit, src, &m->l2b, 1, SN_SHAPE(D), "%s.linear_2.bias", pre);
 }
 
@@ -90,11 +104,13 @@ static sana_status sn_take_block(sn_dit *dit, sn_dit_source *src, int i, sn_dit_
     int64_t D = c->D, Dc = c->Dc, F = c->F;
 #define TB(t, nd, shape, suffix) \
     SN_TRY(sn_take(dit, src, t, nd, shape, "transformer_blocks.%d." suffix, i))
+#define TG(t, nd, shape, suffix) /* read by sn_linear only */ \
+    SN_TRY(sn_take_gemm(dit, src, t, nd, shape, "transformer_blocks.%d." suffix, i))
     TB(&bl->table, 2, SN_SHAPE(6, D), "scale_shift_table");
     /* attn1: linear attention on the modulated image tokens */
-    TB(&bl->q1, 2, SN_SHAPE(D, D), "attn1.to_q.weight");
-    TB(&bl->k1, 2, SN_SHAPE(D, D), "attn1.to_k.weight");
-    TB(&bl->v1, 2, SN_SHAPE(D, D), "attn1.to_v.weight");
+    TG(&bl->q1, 2, SN_SHAPE(D, D), "attn1.to_q.weight");
+    TG(&bl->k1, 2, SN_SHAPE(D, D), "attn1.to_k.weight");
+    TG(&bl->v1, 2, SN_SHAPE(D, D), "attn1.to_v.weight");
     if (c->attention_bias) {
         TB(&bl->q1b, 1, SN_SHAPE(D), "attn1.to_q.bias");
         TB(&bl->k1b, 1, SN_SHAPE(D), "attn1.to_k.bias");
@@ -104,20 +120,20 @@ static sana_status sn_take_block(sn_dit *dit, sn_dit_source *src, int i, sn_dit_
         SN_TRY(sn_take_qk(dit, src, i, "attn1", "norm_q", D, &bl->nq1w, &bl->nq1b));
         SN_TRY(sn_take_qk(dit, src, i, "attn1", "norm_k", D, &bl->nk1w, &bl->nk1b));
     }
-    TB(&bl->o1, 2, SN_SHAPE(D, D), "attn1.to_out.0.weight");
+    TG(&bl->o1, 2, SN_SHAPE(D, D), "attn1.to_out.0.weight");
     TB(&bl->o1b, 1, SN_SHAPE(D), "attn1.to_out.0.bias");
     /* attn2: softmax cross-attention to the caption */
-    TB(&bl->q2, 2, SN_SHAPE(Dc, D), "attn2.to_q.weight");
+    TG(&bl->q2, 2, SN_SHAPE(Dc, D), "attn2.to_q.weight");
     TB(&bl->q2b, 1, SN_SHAPE(Dc), "attn2.to_q.bias");
-    TB(&bl->k2, 2, SN_SHAPE(Dc, D), "attn2.to_k.weight");
+    TG(&bl->k2, 2, SN_SHAPE(Dc, D), "attn2.to_k.weight");
     TB(&bl->k2b, 1, SN_SHAPE(Dc), "attn2.to_k.bias");
-    TB(&bl->v2, 2, SN_SHAPE(Dc, D), "attn2.to_v.weight");
+    TG(&bl->v2, 2, SN_SHAPE(Dc, D), "attn2.to_v.weight");
     TB(&bl->v2b, 1, SN_SHAPE(Dc), "attn2.to_v.bias");
     if (c->qk.kind != SN_QK_NONE) {
         SN_TRY(sn_take_qk(dit, src, i, "attn2", "norm_q", Dc, &bl->nq2w, &bl->nq2b));
         SN_TRY(sn_take_qk(dit, src, i, "attn2", "norm_k", Dc, &bl->nk2w, &bl->nk2b));
     }
-    TB(&bl->o2, 2, SN_SHAPE(D, Dc), "attn2.to_out.0.weight");
+    TG(&bl->o2, 2, SN_SHAPE(D, Dc), "attn2.to_out.0.weight");
     TB(&bl->o2b, 1, SN_SHAPE(D), "attn2.to_out.0.bias");
     if (c->norm_elementwise_affine) {
         TB(&bl->n2w, 1, SN_SHAPE(D), "norm2.weight");
@@ -133,6 +149,7 @@ static sana_status sn_take_block(sn_dit *dit, sn_dit_source *src, int i, sn_dit_
     snprintf(name, sizeof name, "transformer_blocks.%d.ff.conv_point.weight", i);
     SN_TRY(sn_take_1x1(dit, src, &bl->ff_out, D, F, name));
 #undef TB
+#undef TG
     return SANA_OK;
 }
 
@@ -147,11 +164,11 @@ static sana_status sn_take_all(sn_dit *dit, sn_dit_source *src, const char *conf
     } else { /* AdaLayerNormSingle */
         SN_TRY(sn_take_mlp(dit, src, &dit->t_mlp, "time_embed.emb.timestep_embedder"));
     }
-    SN_TRY(sn_take(dit, src, &dit->t_lin, 2, SN_SHAPE(6 * D, D), "time_embed.linear.weight"));
+    SN_TRY(sn_take_gemm(dit, src, &dit->t_lin, 2, SN_SHAPE(6 * D, D), "time_embed.linear.weight"));
     SN_TRY(sn_take(dit, src, &dit->t_lin_b, 1, SN_SHAPE(6 * D), "time_embed.linear.bias"));
-    SN_TRY(sn_take(dit, src, &dit->cap1, 2, SN_SHAPE(D, c->caption_channels), "caption_projection.linear_1.weight"));
+    SN_TRY(sn_take_gemm(dit, src, &dit->cap1, 2, SN_SHAPE(D, c->caption_channels), "caption_projection.linear_1.weight"));
     SN_TRY(sn_take(dit, src, &dit->cap1b, 1, SN_SHAPE(D), "caption_projection.linear_1.bias"));
-    SN_TRY(sn_take(dit, src, &dit->cap2, 2, SN_SHAPE(D, D), "caption_projection.linear_2.weight"));
+    SN_TRY(sn_take_gemm(dit, src, &dit->cap2, 2, SN_SHAPE(D, D), "caption_projection.linear_2.weight"));
     SN_TRY(sn_take(dit, src, &dit->cap2b, 1, SN_SHAPE(D), "caption_projection.linear_2.bias"));
     SN_TRY(sn_take(dit, src, &dit->cap_norm, 1, SN_SHAPE(D), "caption_norm.weight"));
     /* num_layers against the weights before the blocks are allocated (the key may be 2^24) */
@@ -165,7 +182,7 @@ static sana_status sn_take_all(sn_dit *dit, sn_dit_source *src, const char *conf
     for (int i = 0; i < c->num_layers; i++) SN_TRY(sn_take_block(dit, src, i, &dit->blocks[i]));
     SN_TRY(sn_take(dit, src, &dit->out_table, 2, SN_SHAPE(2, D), "scale_shift_table"));
     int64_t po = p * p * c->out_channels;
-    SN_TRY(sn_take(dit, src, &dit->proj, 2, SN_SHAPE(po, D), "proj_out.weight"));
+    SN_TRY(sn_take_gemm(dit, src, &dit->proj, 2, SN_SHAPE(po, D), "proj_out.weight"));
     return sn_take(dit, src, &dit->proj_b, 1, SN_SHAPE(po), "proj_out.bias");
 }
 
@@ -199,6 +216,10 @@ sana_status sn_dit_load(sn_backend *be, const char *dir, const char *variant, sn
         if (st == SANA_OK && src.loaded != sn_weights_count(w))
             sn_log(SANA_LOG_WARN, "%s: %zu tensors in the weights are not used by this config",
                    dir, sn_weights_count(w) - src.loaded);
+        if (st == SANA_OK && (*out)->mapped_bytes > 0) { /* its views need the mapping */
+            (*out)->weights = w;
+            w = NULL;
+        }
     }
     sn_weights_close(w);
     sn_config_free(cfg);
@@ -236,10 +257,15 @@ void sn_dit_free(sn_dit *dit) {
     if (dit->blocks)
         for (int i = 0; i < dit->cfg.num_layers; i++) sn_free_block(&dit->blocks[i]);
     free(dit->blocks);
+    sn_weights_close(dit->weights); /* after the tensors: some were views of it */
     free(dit);
 }
 
 int64_t sn_dit_param_count(const sn_dit *dit) { return dit ? dit->params : 0; }
+int64_t sn_dit_weight_bytes(const sn_dit *dit, int64_t *mapped) {
+    if (mapped) *mapped = dit ? dit->mapped_bytes : 0;
+    return dit ? dit->owned_bytes : 0;
+}
 int32_t sn_dit_in_channels(const sn_dit *dit) { return dit->cfg.in_channels; }
 int32_t sn_dit_out_channels(const sn_dit *dit) { return dit->cfg.out_channels; }
 int32_t sn_dit_patch_size(const sn_dit *dit) { return dit->cfg.patch_size; }
