@@ -111,6 +111,14 @@ int main(void) {
     if (out) check_report("random tiny config", out, have_random, 5);
     free(out);
 
+    /* the DiT written to a bf16 file and loaded from it (on the CPU: read in place) */
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s --backend cpu --config tiny --size 64 --runs 1 --warmup 0 --dit-file bf16",
+             exe);
+    out = run(cmd);
+    CHECK(out != NULL, "running %s", cmd);
+    if (out) check_report("random tiny config, DiT from a bf16 file", out, have_random, 5);
+    free(out);
+
     snprintf(cmd, sizeof cmd, "%s --backend cpu --config no-such-config >/dev/null 2>&1; echo $?", exe);
     FILE *p = popen(cmd, "r");
     int rc = -1;
