@@ -156,16 +156,20 @@ int main(void) {
         CHECK_STATUS(sn_dcae_load(be, d, NULL, &bad), SANA_ERR_FORMAT);
         CHECK(strstr(tu_last_error(), "scaling_factor") != NULL, "scaling_factor %s: %s", scales[i], tu_last_error());
     }
-    /* sizes of 2^20 (in range for the keys) are checked against the file before anything is
-     * allocated: in_channels and the first encoder width at 2^20 made conv_in a 36 TiB kernel,
-     * whose allocation failed ("cannot allocate") instead of naming the tensor that does not fit */
-    d = folder_with("\"in_channels\": 3", "\"in_channels\": 1048576");
-    char *saved = config_text;
-    size_t saved_len = config_len;
-    config_text = slurp(tu_path(d, "config.json"), &config_len);
+    /* an image side other than RGB: with weights to match it loaded, and the decode then wrote 4
+     * planes into a 3-plane buffer (or read 3 from 1); 2^20 (in range for the key) also made conv_in,
+     * with the first encoder width at 2^20, a 36 TiB allocation ("cannot allocate") */
+    const char *chans[] = {"1", "4", "1048576"};
+    for (int i = 0; i < 3; i++) {
+        char to[64];
+        snprintf(to, sizeof to, "\"in_channels\": %s", chans[i]);
+        d = folder_with("\"in_channels\": 3", to);
+        CHECK_STATUS(sn_dcae_load(be, d, NULL, &bad), SANA_ERR_UNSUPPORTED);
+        CHECK(strstr(tu_last_error(), "in_channels") != NULL, "in_channels %s: %s", chans[i], tu_last_error());
+    }
+    /* widths are checked against the file's tensors before any weight is allocated: the error
+     * names the tensor that does not fit */
     d = folder_with("\"encoder_block_out_channels\": [\n    8,", "\"encoder_block_out_channels\": [\n    1048576,");
-    free(config_text);
-    config_text = saved, config_len = saved_len;
     CHECK_STATUS(sn_dcae_load(be, d, NULL, &bad), SANA_ERR_FORMAT);
     CHECK(strstr(tu_last_error(), "encoder.conv_in.weight") != NULL, "message names the tensor: %s", tu_last_error());
     d = folder_with("\"decoder_layers_per_block\": [", "\"decoder_layers_per_block\": [0, ");

@@ -215,6 +215,11 @@ static sana_status sn_dcae_parse_config(const sn_config *c, sn_dcae_config *cfg)
 static sana_status sn_dcae_check_config(const sn_dcae_config *cfg, const char *origin) {
     if (cfg->in_channels < 1 || cfg->latent_channels < 1 || cfg->head_dim < 1 || cfg->n_stages < 1)
         return sn_fail(SANA_ERR_FORMAT, "%s: channel counts must be positive", origin);
+    /* the image side is RGB throughout (decode writes 3 planes per image, encode reads 3): another
+     * count would load with matching weights and then overrun those buffers */
+    if (cfg->in_channels != 3)
+        return sn_fail(SANA_ERR_UNSUPPORTED, "%s: in_channels %d is not supported (RGB images: 3)", origin,
+                       cfg->in_channels);
     if (cfg->downsample_unshuffle)
         return sn_fail(SANA_ERR_UNSUPPORTED,
                        "%s: downsample_block_type \"pixel_unshuffle\" (the encoders of DC-AE in/mix, "

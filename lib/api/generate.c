@@ -83,6 +83,14 @@ static sana_status check_memory(const gen *g) {
         bytes += g->p->decode_memory_budget ? (double)g->p->decode_memory_budget
                                             : (double)g->gen_w * g->gen_h * sizeof(float) * 2.0 *
                                                   sn_dcae_get_config(g->model->vae)->dec_width[0];
+    /* img2img: the init image as floats, resized, and (CPU) the encoder's activations */
+    const sana_image *im = g->p->init_image;
+    if (im) {
+        bytes += 3.0 * sizeof(float) * ((double)im->width * im->height + (double)g->gen_w * g->gen_h);
+        if (sn_backend_for_call(g->model->be)->kind == SANA_BACKEND_CPU)
+            bytes += (double)g->gen_w * g->gen_h * sizeof(float) * 2.0 *
+                     sn_dcae_get_config(g->model->vae)->enc_width[0];
+    }
     char what[64];
     snprintf(what, sizeof what, "%dx%d x %d images", g->width, g->height, g->B);
     return sn_api_check_memory(bytes, "sana_generate", what);
