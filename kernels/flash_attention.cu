@@ -33,8 +33,12 @@
 //     registers = b0, b1 of d block j, then b0, b1 of d block j+1.
 //   - P as A of P·V straight from the S accumulators (C layout) of key blocks 2kk and 2kk+1:
 //     a0 = (c0, c1) of block 2kk, a1 = (c2, c3) of 2kk, a2 = (c0, c1) of 2kk+1, a3 = (c2, c3) of 2kk+1.
-// Shared rows are padded by 16 bytes (stride D + 8 elements): the 8 row addresses of one ldmatrix
-// matrix then fall in 8 different 16-byte bank groups for every D here.
+// Head dims that are a multiple of 8 but not of 16 (the DiT's cross-attention: 72 for 0.6B) run
+// as the next multiple of 16, DP (80): the tiles' extra columns are zero-filled by the copies, so
+// they add nothing to Q·Kᵀ and leave O's extra columns 0, which are not stored.
+// Shared rows are padded by 16 bytes (stride DP + 8 elements): the 8 row addresses of one
+// ldmatrix matrix then fall in 8 different 16-byte bank groups for every DP here (an odd number
+// of 16-byte units per row).
 // scripts/flash_fragments.py replays these index formulas on the PTX rules in plain Python
 // (exact S and P·V for one warp): run it after changing any of them.
 // The PTX instructions themselves are wrapped in ptx.cuh (tests/cuemu/ptx.cuh emulates them on the
@@ -56,8 +60,10 @@ constexpr int kBM = 16 * kWarps;  // query rows per block
 
 template <int D>
 struct FaShape {
-    static constexpr int BN = D >= 256 ? 32 : 64;  // keys per tile
-    static constexpr int LD = D + 8;               // shared row stride in elements
+    static_assert(D % 8 == 0, "rows are copied in 16-byte chunks");
+    static constexpr int DP = (D + 15) / 16 * 16;   // the head dim the tensor cores see
+    static constexpr int BN = DP >= 256 ? 32 : 64;  // keys per tile
+    static constexpr int LD = DP + 8;               // shared row stride in elements
     // Q tile + two stages of K and V tiles, 16-bit elements
     static constexpr size_t smem = (size_t)(kBM + 4 * BN) * LD * 2;
 };
@@ -79,15 +85,16 @@ __device__ __forceinline__ uint32_t pack2<__half>(float lo, float hi) {
     return u;
 }
 
-// Rows [r0, r0 + ROWS) of a dense [n, D] matrix into shared s (row stride LD); rows >= n are zeros.
+// Rows [r0, r0 + ROWS) of a dense [n, D] matrix into shared s (row stride LD, DP columns); rows
+// >= n and columns >= D are zeros.
 template <int ROWS, int D, typename T>
 __device__ __forceinline__ void load_tile(T *s, const T *g, int r0, int n) {
-    constexpr int CH = D / 8, LD = FaShape<D>::LD;  // 16-byte chunks per row
+    constexpr int CH = FaShape<D>::DP / 8, LD = FaShape<D>::LD;  // 16-byte chunks per shared row
     static_assert((ROWS * CH) % (kWarps * 32) == 0, "tile chunks must split evenly over the block");
 #pragma unroll
     for (int n_i = 0; n_i < ROWS * CH / (kWarps * 32); n_i++) {
         const int i = threadIdx.x + n_i * kWarps * 32, r = i / CH, c = i % CH;
-        const bool ok = r0 + r < n;
+        const bool ok = r0 + r < n && c < D / 8;
         const T *src = ok ? g + (int64_t)(r0 + r) * D + c * 8 : g;
         cp_async16(s + r * LD + c * 8, src, ok);
     }
@@ -99,7 +106,7 @@ __global__ void __launch_bounds__(kWarps * 32)
                       int Hq, int group, int Nq, int Nk, float scale, float softcap, int causal, int window,
                       const void *__restrict__ mask, int mdt, int mask_rows) {
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800  // mma.sync bf16, cp.async: sm_80 (host pass: parsed only)
-    constexpr int BN = FaShape<D>::BN, LD = FaShape<D>::LD;
+    constexpr int BN = FaShape<D>::BN, LD = FaShape<D>::LD, DP = FaShape<D>::DP;
     extern __shared__ __align__(16) unsigned char fa_smem[];
     T *sQ = reinterpret_cast<T *>(fa_smem);  // [kBM][LD]
     T *sK = sQ + kBM * LD;                    // [2][BN][LD]
@@ -135,9 +142,9 @@ __global__ void __launch_bounds__(kWarps * 32)
     }
     cp_async_commit();
 
-    float o[D / 8][4];  // O rows (g, g + 8) of this warp; d block j holds columns 8j + 2t, 8j + 2t + 1
+    float o[DP / 8][4];  // O rows (g, g + 8) of this warp; d block j holds columns 8j + 2t, 8j + 2t + 1
 #pragma unroll
-    for (int j = 0; j < D / 8; j++) o[j][0] = o[j][1] = o[j][2] = o[j][3] = 0.0f;
+    for (int j = 0; j < DP / 8; j++) o[j][0] = o[j][1] = o[j][2] = o[j][3] = 0.0f;
     float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};  // running max; this thread's part of the sum
 
     for (int it = t_lo; it < t_hi; it++) {
@@ -157,7 +164,7 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
         for (int j = 0; j < BN / 8; j++) s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.0f;
 #pragma unroll
-        for (int kk = 0; kk < D / 16; kk++) {
+        for (int kk = 0; kk < DP / 16; kk++) {
             uint32_t a[4];
             ldsm_x4(a, sQ + (warp * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8);
 #pragma unroll
@@ -204,7 +211,7 @@ __global__ void __launch_bounds__(kWarps * 32)
             }
             l[r] = l[r] * corr + sum;
 #pragma unroll
-            for (int j = 0; j < D / 8; j++) {
+            for (int j = 0; j < DP / 8; j++) {
                 o[j][2 * r] *= corr;
                 o[j][2 * r + 1] *= corr;
             }
@@ -219,7 +226,7 @@ __global__ void __launch_bounds__(kWarps * 32)
             a[2] = pack2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]);
             a[3] = pack2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3]);
 #pragma unroll
-            for (int j = 0; j < D / 8; j += 2) {
+            for (int j = 0; j < DP / 8; j += 2) {
                 uint32_t bv[4];
                 ldsm_x4_trans(bv, tV + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + j * 8 + (lane >> 4) * 8);
                 mma16816<T>(o[j], a, bv[0], bv[1]);
@@ -243,18 +250,17 @@ __global__ void __launch_bounds__(kWarps * 32)
     // through this warp's own Q rows in shared memory, then 16-byte stores of whole rows
     T *sO = sQ + warp * 16 * LD;
 #pragma unroll
-    for (int j = 0; j < D / 8; j++) {
+    for (int j = 0; j < DP / 8; j++) {
         *reinterpret_cast<uint32_t *>(sO + g * LD + j * 8 + 2 * t) = pack2<T>(o[j][0] * inv[0], o[j][1] * inv[0]);
         *reinterpret_cast<uint32_t *>(sO + (g + 8) * LD + j * 8 + 2 * t) =
             pack2<T>(o[j][2] * inv[1], o[j][3] * inv[1]);
     }
     __syncwarp();
-    constexpr int CH = D / 8;
-    static_assert((16 * CH) % 32 == 0, "output rows must split evenly over the warp");
+    constexpr int CH = D / 8;  // the row's real columns only
 #pragma unroll
-    for (int n_i = 0; n_i < 16 * CH / 32; n_i++) {
+    for (int n_i = 0; n_i < (16 * CH + 31) / 32; n_i++) {
         const int i = lane + 32 * n_i, r = i / CH, c = i % CH, qi = q0 + warp * 16 + r;
-        if (qi < Nq)
+        if (i < 16 * CH && qi < Nq)
             *reinterpret_cast<uint4 *>(y + ((int64_t)bh * Nq + qi) * D + c * 8) =
                 *reinterpret_cast<const uint4 *>(sO + r * LD + c * 8);
     }
@@ -297,6 +303,8 @@ int flash_dims(int64_t D, const void *q, const void *k, const void *v, void *y, 
     switch (D) {
     case 32: return flash_launch<T, 32>(q, k, v, y, B, Hq, Hk, Nq, Nk, scale, softcap, causal, window, mask, mdt, mask_rows, s);
     case 64: return flash_launch<T, 64>(q, k, v, y, B, Hq, Hk, Nq, Nk, scale, softcap, causal, window, mask, mdt, mask_rows, s);
+    case 72: return flash_launch<T, 72>(q, k, v, y, B, Hq, Hk, Nq, Nk, scale, softcap, causal, window, mask, mdt, mask_rows, s);
+    case 112: return flash_launch<T, 112>(q, k, v, y, B, Hq, Hk, Nq, Nk, scale, softcap, causal, window, mask, mdt, mask_rows, s);
     case 128: return flash_launch<T, 128>(q, k, v, y, B, Hq, Hk, Nq, Nk, scale, softcap, causal, window, mask, mdt, mask_rows, s);
     case 256: return flash_launch<T, 256>(q, k, v, y, B, Hq, Hk, Nq, Nk, scale, softcap, causal, window, mask, mdt, mask_rows, s);
     default: return SN_K_NOT_APPLICABLE;
@@ -310,7 +318,8 @@ extern "C" int sn_k_flash_attention(const void *q, const void *k, const void *v,
                                     float scale, float softcap, int causal, int window, const void *mask,
                                     int mask_dt, int64_t mask_rows, cudaStream_t s) {
     if (dt != F16 && dt != BF16) return SN_K_NOT_APPLICABLE;  // fp32 is the check mode: the simple kernel
-    if (D != Dv || (D != 32 && D != 64 && D != 128 && D != 256)) return SN_K_NOT_APPLICABLE;
+    // the DiT's cross-attention (72: 0.6B, 112: 1.6B), Gemma-2 (256), and the common powers of two
+    if (D != Dv || (D != 32 && D != 64 && D != 72 && D != 112 && D != 128 && D != 256)) return SN_K_NOT_APPLICABLE;
     if ((((uintptr_t)q | (uintptr_t)k | (uintptr_t)v | (uintptr_t)y) & 15) != 0) return SN_K_NOT_APPLICABLE;
     if (Hk < 1 || Hq % Hk != 0 || B * Hq > 65535 || Nq > INT_MAX - kBM || Nk > INT_MAX - 64 ||
         mask_rows > INT_MAX)

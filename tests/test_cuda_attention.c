@@ -2,7 +2,7 @@
  * SANA_CUDA_ATTENTION=flash (the tensor-core kernel: must run for every supported call and fail
  * with SANA_ERR_UNSUPPORTED elsewhere), =simple (the warp-per-row kernel), and the default where
  * flash does not apply (head dim 48, dv != d, a q not 16-byte aligned: it falls back). Fresh
- * random inputs per case cover every head dim the flash kernel has (32, 64, 128, 256), ragged
+ * random inputs per case cover every head dim the flash kernel has (32, 64, 72, 112, 128, 256), ragged
  * lengths (1..1000 queries, 1..333 keys), grouped K/V, soft-cap, causal, sliding window, key
  * masks with fully masked batch rows (-inf: zeros, as on the CPU), Gemma-style [B, L, L] masks of
  * finfo.min (a row with every key masked averages all values, as on the CPU), batch > 1. Outputs
@@ -92,6 +92,9 @@ static void run_case(const att_case *c, uint64_t seed) {
 static const att_case cases[] = {
     /* name                                              B  Hq Hk   Nq    Nk   D    Dv   scale       cap    causal window mask     gw  flash misalign */
     {"dit cross-attn d32, 1000 x 300, key mask",         3, 3, 3, 1000,  300,  32,  32, 0.1767767f, 0,     0, 0,   MASK_KEYS,  0,  1, 0},
+    {"sana 0.6b cross-attn d72 (as 80), 1024 x 120",     3, 16,16,1024,  120,  72,  72, 0.1178511f, 0,     0, 0,   MASK_KEYS,  0,  1, 0},
+    {"sana 1.6b cross-attn d112, 1000 x 300, key mask",  3, 4, 4, 1000,  300, 112, 112, 0.0944911f, 0,     0, 0,   MASK_KEYS,  0,  1, 0},
+    {"d72, causal, window 9, GQA 2:1, 77 x 130",         2, 4, 2,   77,  130,  72,  72, 0.1178511f, 0,     1, 9,   MASK_NONE,  0,  1, 0},
     {"d32, 1 query x 1 key",                             1, 1, 1,    1,    1,  32,  32, 0.1767767f, 0,     0, 0,   MASK_NONE,  0,  1, 0},
     {"d32, 77 x 15 keys, scale 1, GQA 2:1, key mask",    2, 2, 1,   77,   15,  32,  32, 1.0f,       0,     0, 0,   MASK_KEYS,  0,  1, 0},
     {"d32, 1 query x 333 keys",                          2, 2, 2,    1,  333,  32,  32, 0.5f,       0,     0, 0,   MASK_NONE,  0,  1, 0},

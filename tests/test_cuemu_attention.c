@@ -1,8 +1,9 @@
 /* The attention kernels under cuemu (the CPU emulator, tests/cuemu) against the CPU backend:
  *   - sn_k_flash_attention (tensor cores: mma.sync, ldmatrix, cp.async emulated by
  *     tests/cuemu/ptx.cuh) in bf16 and f16, and sn_k_attention (warp per row) in f32, f16 and
- *     bf16, on the cases below: head dims 32 / 64 / 128 / 256, lengths off the 64-row and 64- or
- *     32-key tiles (1, 17, 77, 130), grouped K/V 2:1 and 4:1, soft-cap, causal, sliding window,
+ *     bf16, on the cases below: head dims 32 / 64 / 72 (run as 80) / 112 / 128 / 256, lengths
+ *     off the 64-row and 64- or 32-key tiles (1, 17, 77, 130), grouped K/V 2:1 and 4:1, soft-cap,
+ *     causal, sliding window,
  *     key masks [B, 1, Nk] with a fully masked batch, Gemma's [B, L, L] masks of finfo.min, and
  *     per-row masks with -inf holes and fully masked rows (attention_cases.h, shared with
  *     test_cuda_attention). Flash must run on every case it supports and refuse the others
@@ -120,6 +121,9 @@ static const att_case cases[] = {
     {"d128, 17 x 130, per-row mask, fully masked rows",    2, 2, 2,   17, 130, 128, 128, 0.0883883f, 0,     0, 0,    MASK_ROWS,  0,  1, 0},
     {"d256 gemma, 77 tokens, cap 50, [B,L,L] mask, 2:1",   2, 4, 2,   77,  77, 256, 256, 0.0625f,    50.0f, 0, 0,    MASK_GEMMA, 0,  1, 0},
     {"d256 gemma sliding 17 (mask+causal+window), 130",    2, 2, 1,  130, 130, 256, 256, 0.0625f,    50.0f, 1, 17,   MASK_GEMMA, 17, 1, 0},
+    {"d72 (as 80: padded columns), 77 x 130, key mask",    2, 2, 2,   77, 130,  72,  72, 0.1178511f, 0,     0, 0,    MASK_KEYS,  0,  1, 0},
+    {"d72, causal, window 9, GQA 2:1, 70 x 70",            2, 4, 2,   70,  70,  72,  72, 0.1178511f, 0,     1, 9,    MASK_NONE,  0,  1, 0},
+    {"d112 (sana 1.6b cross-attn), 65 x 77, key mask",     2, 2, 2,   65,  77, 112, 112, 0.0944911f, 0,     0, 0,    MASK_KEYS,  0,  1, 0},
     {"d48: not flash",                                     2, 2, 2,   17,  33,  48,  48, 0.144f,     0,     0, 0,    MASK_KEYS,  0,  0, 0},
     {"d32 with dv 64, causal: not flash",                  2, 2, 1,   17,  33,  32,  64, 0.1767767f, 0,     1, 0,    MASK_NONE,  0,  0, 0},
     {"d32, q not 16-byte aligned: not flash",              2, 2, 2,   17,  17,  32,  32, 0.1767767f, 0,     0, 0,    MASK_KEYS,  0,  0, 1},
