@@ -134,10 +134,14 @@ static SN_CPU_VECTOR void sn_bias_act_rows(void *p, int64_t i0, int64_t i1) {
 }
 
 /* Weights still in a file's 16-bit type (sn_weights_mapf: a view of the mapped file) are
- * converted to fp32 a block of SN_WBLOCK rows at a time, into a buffer per thread, each block
- * then one single-threaded sgemm for those SN_WBLOCK columns of Y. The blocks are fixed and each
- * thread takes whole ones, so the sums do not depend on the thread count. A block is wide enough
- * that repacking X for each one stays small against its products. */
+ * converted to fp32 a chunk of at most SN_WBLOCK rows at a time, into a buffer per thread, each
+ * chunk then one single-threaded sgemm for those columns of Y. A chunk is wide enough that
+ * repacking X for each one stays small against its products.
+ * The sums must not depend on the thread count. Large products (every 16-row chunk at least
+ * 2^23 multiply-adds: BLAS's general kernel, where a column's sum does not depend on the columns
+ * around it; see sn_cpu_gemm_threads) split the rows evenly over the team, in 16-row units, so
+ * that no thread waits for another (1152 rows in 256-row blocks went 2:3 over two threads).
+ * Smaller ones keep blocks fixed at multiples of SN_WBLOCK, each thread taking whole ones. */
 #define SN_WBLOCK 256
 
 static int sn_cpu_linear_team(int64_t M, int64_t N, int64_t K) {
@@ -158,18 +162,26 @@ typedef struct {
     const char *W;
     sn_dtype wt;
     float *Y, *buf;
-    int64_t M, N, K, blocks;
+    int64_t M, N, K;
+    int even; /* large products: rows split evenly (above) */
 } sn_wlinear_job;
 
 static void sn_wlinear_task(void *p, int tid, int nt) {
     const sn_wlinear_job *j = p;
-    const int64_t K = j->K, rows = j->N < SN_WBLOCK ? j->N : SN_WBLOCK;
+    const int64_t K = j->K, N = j->N, rows = N < SN_WBLOCK ? N : SN_WBLOCK;
     float *wf = j->buf + (int64_t)tid * rows * K;
     const size_t es = sn_dtype_size(j->wt);
-    for (int64_t b = tid * j->blocks / nt; b < (tid + 1) * j->blocks / nt; b++) {
-        const int64_t n0 = b * SN_WBLOCK, nb = j->N - n0 < SN_WBLOCK ? j->N - n0 : SN_WBLOCK;
-        sn_convert_to_f32(j->wt, j->W + (size_t)(n0 * K) * es, wf, nb * K);
-        sn_sgemm_1(1, j->M, nb, K, 1.0f, j->X, K, wf, K, 0.0f, j->Y + n0, j->N);
+    /* this thread's rows [r0, r1) and their chunks, in units of u rows */
+    const int64_t u = j->even ? 16 : SN_WBLOCK, units = (N + u - 1) / u;
+    const int64_t r0 = tid * units / nt * u, r1 = (tid + 1) * units / nt * u;
+    const int64_t n_units = (r1 - r0) / u, chunks = (n_units * u + SN_WBLOCK - 1) / SN_WBLOCK;
+    for (int64_t c = 0; c < chunks; c++) {
+        const int64_t n0 = r0 + c * n_units / chunks * u;
+        int64_t n1 = r0 + (c + 1) * n_units / chunks * u;
+        if (n1 > N) n1 = N;
+        if (n1 <= n0) continue;
+        sn_convert_to_f32(j->wt, j->W + (size_t)(n0 * K) * es, wf, (n1 - n0) * K);
+        sn_sgemm_1(1, j->M, n1 - n0, K, 1.0f, j->X, K, wf, K, 0.0f, j->Y + n0, N);
     }
 }
 
@@ -179,7 +191,7 @@ static sana_status sn_cpu_linear_16(sn_backend *be, const sn_tensor *x, const sn
     sn_arena_mark mk = sn_scratch_mark(be);
     float *buf = sn_arena_alloc(&be->scratch, bytes);
     if (!buf) return sn_fail(SANA_ERR_OUT_OF_MEMORY, "linear: %zu bytes to convert %s weights", bytes, sn_dtype_name(w->dtype));
-    sn_wlinear_job j = {SN_CF(x), w->data, w->dtype, Y, buf, M, N, K, (N + SN_WBLOCK - 1) / SN_WBLOCK};
+    sn_wlinear_job j = {SN_CF(x), w->data, w->dtype, Y, buf, M, N, K, (double)M * (double)K * 16.0 >= 8388608.0};
     const int nt = sn_cpu_linear_team(M, N, K);
     sn_cpu_blas_enter();
     if (nt <= 1) sn_wlinear_task(&j, 0, 1);
