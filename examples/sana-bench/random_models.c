@@ -124,17 +124,23 @@ static int make_temp_dir(const char *what, char *dir, size_t dir_cap) {
     return mkdtemp(dir) ? 0 : -1;
 }
 
-static void wadd(wspec *ws, int *k, float scale, int32_t ndim, const int64_t *shape, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-static void wadd(wspec *ws, int *k, float scale, int32_t ndim, const int64_t *shape, const char *fmt, ...) {
+/* The next entry of ws: its name, shape and the range of its uniform values (+-scale). */
+static wspec *wnext(wspec *ws, int *k, float scale, int32_t ndim, const int64_t *shape, const char *fmt, va_list ap) {
     wspec *w = &ws[(*k)++];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(w->name, sizeof w->name, fmt, ap);
-    va_end(ap);
     w->ndim = ndim;
     memcpy(w->shape, shape, (size_t)ndim * sizeof *shape);
     w->scale = scale;
+    return w;
+}
+
+static void wadd(wspec *ws, int *k, float scale, int32_t ndim, const int64_t *shape, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+static void wadd(wspec *ws, int *k, float scale, int32_t ndim, const int64_t *shape, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    wnext(ws, k, scale, ndim, shape, fmt, ap);
+    va_end(ap);
 }
 
 int bench_write_gemma(const bench_gemma_dims *d, int layers, char *dir, size_t dir_cap) {
@@ -179,13 +185,10 @@ int bench_write_gemma(const bench_gemma_dims *d, int layers, char *dir, size_t d
 static void dadd(wspec *ws, int *k, int32_t ndim, const int64_t *shape, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 static void dadd(wspec *ws, int *k, int32_t ndim, const int64_t *shape, const char *fmt, ...) {
-    wspec *w = &ws[(*k)++];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(w->name, sizeof w->name, fmt, ap);
+    wspec *w = wnext(ws, k, 1.0f, ndim, shape, fmt, ap);
     va_end(ap);
-    w->ndim = ndim;
-    memcpy(w->shape, shape, (size_t)ndim * sizeof *shape);
     int64_t fan_in = ndim >= 2 ? wspec_numel(w) / shape[0] : 1;
     w->scale = 1.0f / sqrtf((float)fan_in);
 }
