@@ -15,12 +15,17 @@
 typedef struct {
     atomic_int step, steps, done;
     sana_status status;
+    sana_plugin *plugin;
+    int cancel_at; /* the step at which the "user" cancels (0 = never) */
 } frame_state;
 
+/* Runs on the generation's thread. The cancel is requested here, at the step itself, rather
+ * than from the frame loop: a small model can run all its steps within one frame. */
 static void on_progress(int32_t step, int32_t steps, void *user_data) {
     frame_state *f = user_data;
     atomic_store(&f->steps, steps);
     atomic_store(&f->step, step);
+    if (f->cancel_at && step >= f->cancel_at) sana_plugin_cancel(f->plugin);
 }
 
 static void on_done(sana_status status, const char *message, void *user_data) {
@@ -35,7 +40,7 @@ static void sleep_ms(int ms) {
     nanosleep(&ts, NULL);
 }
 
-/* Runs one request, "rendering frames" until it is done; cancels after `cancel_at` steps
+/* Runs one request, "rendering frames" until it is done; cancels once `cancel_at` steps are done
  * (0 = never). Returns the status. */
 static sana_status run_request(sana_plugin *plugin, const char *prompt, uint64_t seed,
                                uint8_t *rgba, int w, int h, int cancel_at) {
@@ -44,6 +49,8 @@ static sana_status run_request(sana_plugin *plugin, const char *prompt, uint64_t
     atomic_init(&f.steps, 0);
     atomic_init(&f.done, 0);
     f.status = SANA_OK;
+    f.plugin = plugin;
+    f.cancel_at = cancel_at;
     sana_plugin_request req = {prompt, w, h, seed, 3, on_progress, on_done, &f};
     sana_status st = sana_plugin_start(plugin, &req, rgba, (size_t)w * 4);
     if (st != SANA_OK) return st;
@@ -54,7 +61,6 @@ static sana_status run_request(sana_plugin *plugin, const char *prompt, uint64_t
             printf("  frame %d: step %d/%d\n", frames, step, atomic_load(&f.steps));
             shown = step;
         }
-        if (cancel_at && step >= cancel_at) sana_plugin_cancel(plugin);
         frames++;
         sleep_ms(5);
     }
