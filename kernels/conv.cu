@@ -51,10 +51,59 @@ __global__ void k_depthwise(const T *x, const void *w, const void *bias, T *y, i
         st(y, idx, acc);
     }
 }
+// The same convolution with the image row and channel taken from the grid (blockIdx.y = oy,
+// blockIdx.z = b * C + c) and ox from the thread, the weights' dtype a template argument.
+// k_depthwise's 4 64-bit divisions per output and dtype switch per tap come to several hundred
+// instructions per output; the DC-AE decoder's depthwise 3x3 (8C channels) and 5x5 (3C) convs
+// have ~0.45 G outputs at 1024², which by issue rate is ~5 ms on an H200, half the decode's
+// FLOP floor (docs/cuda_status.md, "Audit at the real shapes"). Here the bounds are uniform over
+// a row, the weights the same for the whole block, and a warp reads consecutive x. Same taps
+// in the same order: the same sums.
+#define SN_DEPTHWISE_THREADS 128
+template <typename T, typename WT>
+__global__ void k_depthwise_row(const T *x, const WT *w, const WT *bias, T *y, int C, int H, int W, int k, int s,
+                                int pad, int Ho, int Wo) {
+    int ox = blockIdx.x * blockDim.x + threadIdx.x;
+    if (ox >= Wo) return;
+    int oy = blockIdx.y, bc = blockIdx.z, c = bc % C;
+    const T *xc = x + (int64_t)bc * H * W;
+    const WT *wc = w + (int64_t)c * k * k;
+    float acc = bias ? ld(bias, c) : 0.0f;
+    for (int ky = 0; ky < k; ky++) {
+        int iy = oy * s - pad + ky;
+        if (iy < 0 || iy >= H) continue;
+        const T *xr = xc + (int64_t)iy * W;
+        for (int kx = 0; kx < k; kx++) {
+            int ix = ox * s - pad + kx;
+            if (ix < 0 || ix >= W) continue;
+            acc += ld(xr, ix) * ld(wc, ky * k + kx);
+        }
+    }
+    st(y, ((int64_t)bc * Ho + oy) * Wo + ox, acc);
+}
+
+template <typename T, typename WT>
+static int depthwise_row(const void *x, const void *w, const void *bias, void *y, int64_t B, int64_t C, int64_t H,
+                         int64_t W, int64_t k, int64_t s, int64_t pad, int64_t Ho, int64_t Wo, cudaStream_t st_) {
+    dim3 grid((unsigned)((Wo + SN_DEPTHWISE_THREADS - 1) / SN_DEPTHWISE_THREADS), (unsigned)Ho, (unsigned)(B * C));
+    k_depthwise_row<<<grid, SN_DEPTHWISE_THREADS, 0, st_>>>((const T *)x, (const WT *)w, (const WT *)bias, (T *)y,
+                                                            (int)C, (int)H, (int)W, (int)k, (int)s, (int)pad, (int)Ho,
+                                                            (int)Wo);
+    return SN_LAUNCHED();
+}
+
 template <typename T>
 static int depthwise_t(const void *x, const void *w, const void *bias, void *y, int wdt, int64_t B, int64_t C,
                        int64_t H, int64_t W, int64_t k, int64_t s, int64_t pad, int64_t Ho, int64_t Wo,
                        cudaStream_t st_) {
+    if (B * C * Ho * Wo == 0) return 0; /* a grid of zero blocks is a launch error */
+    /* the grid's y and z limits (65535); sizes that fit in int (offsets into x, y are 64-bit) */
+    if (Ho <= 65535 && B * C <= 65535 && H <= INT32_MAX && W <= INT32_MAX && Wo <= INT32_MAX && k <= 32 &&
+        s <= 1024 && pad <= 1024) {
+        if (wdt == F32) return depthwise_row<T, float>(x, w, bias, y, B, C, H, W, k, s, pad, Ho, Wo, st_);
+        if (wdt == F16) return depthwise_row<T, __half>(x, w, bias, y, B, C, H, W, k, s, pad, Ho, Wo, st_);
+        return depthwise_row<T, __nv_bfloat16>(x, w, bias, y, B, C, H, W, k, s, pad, Ho, Wo, st_);
+    }
     k_depthwise<<<grid_for(B * C * Ho * Wo, 256), 256, 0, st_>>>((const T *)x, w, bias, (T *)y, wdt, B, C, H, W, k,
                                                                   s, pad, Ho, Wo);
     return SN_LAUNCHED();

@@ -97,10 +97,57 @@ __global__ void k_dwconv_nhwc(const T *x, const void *w, const void *bias, int w
         st(y, i, acc);
     }
 }
+// The same convolution with the output pixel taken from the grid (blockIdx.y = ox, blockIdx.z =
+// image row n * Ho + oy) and the channel from the thread, the weights' dtype a template argument:
+// k_dwconv_nhwc spends ~6 64-bit divisions per output and a dtype switch per tap, of the order
+// of 300 instructions per output, which at the Mix-FFN's 2 x 32 x 32 x 5760 outputs (Sana-0.6B
+// 1024², CFG) is ~0.1 ms per call on an H200 by issue rate, 28 calls a step (docs/cuda_status.md,
+// "Audit at the real shapes"). Here a thread does one 32-bit division and 9 taps whose bounds
+// are uniform over the block (no divergence). Same taps in the same order: the same sums.
+#define SN_DW_THREADS 128
+template <typename T, typename WT>
+__global__ void k_dwconv_nhwc_px(const T *x, const WT *w, const WT *bias, T *y, int H, int W, int C, int kh,
+                                 int kw, int pad, int Ho, int Wo) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    int ox = blockIdx.y, row = blockIdx.z, n = row / Ho, oy = row - n * Ho;
+    const T *xn = x + (int64_t)n * H * W * C + c;
+    const WT *wc = w + (int64_t)c * kh * kw;
+    float acc = bias ? ld(bias, c) : 0.0f;
+    for (int ky = 0; ky < kh; ky++) {
+        int iy = oy - pad + ky;
+        if (iy < 0 || iy >= H) continue;
+        const T *xr = xn + (int64_t)iy * W * C;
+        for (int kx = 0; kx < kw; kx++) {
+            int ix = ox - pad + kx;
+            if (ix < 0 || ix >= W) continue;
+            acc += ld(xr, (int64_t)ix * C) * ld(wc, ky * kw + kx);
+        }
+    }
+    st(y, ((int64_t)row * Wo + ox) * C + c, acc);
+}
+
+template <typename T, typename WT>
+static int dwconv_px(const void *x, const void *w, const void *bias, void *y, int64_t B, int64_t H, int64_t W,
+                     int64_t C, int64_t kh, int64_t kw, int64_t pad, int64_t Ho, int64_t Wo, cudaStream_t s) {
+    dim3 grid((unsigned)((C + SN_DW_THREADS - 1) / SN_DW_THREADS), (unsigned)Wo, (unsigned)(B * Ho));
+    k_dwconv_nhwc_px<<<grid, SN_DW_THREADS, 0, s>>>((const T *)x, (const WT *)w, (const WT *)bias, (T *)y, (int)H,
+                                                     (int)W, (int)C, (int)kh, (int)kw, (int)pad, (int)Ho, (int)Wo);
+    return SN_LAUNCHED();
+}
+
 template <typename T>
 static int dwconv_nhwc_t(const void *x, const void *w, const void *bias, int wdt, void *y, int64_t B, int64_t H,
                          int64_t W, int64_t C, int64_t kh, int64_t kw, int64_t pad, int64_t Ho, int64_t Wo,
                          cudaStream_t s) {
+    if (B * Ho * Wo * C == 0) return 0; /* a grid of zero blocks is a launch error */
+    /* the grid's y and z limits (65535); dims that fit in int (the per-tap offsets are 64-bit) */
+    if (Wo <= 65535 && B * Ho <= 65535 && H <= INT32_MAX && W <= INT32_MAX && C <= INT32_MAX && kh * kw <= 1024 &&
+        pad <= kh + kw) {
+        if (wdt == F32) return dwconv_px<T, float>(x, w, bias, y, B, H, W, C, kh, kw, pad, Ho, Wo, s);
+        if (wdt == F16) return dwconv_px<T, __half>(x, w, bias, y, B, H, W, C, kh, kw, pad, Ho, Wo, s);
+        return dwconv_px<T, __nv_bfloat16>(x, w, bias, y, B, H, W, C, kh, kw, pad, Ho, Wo, s);
+    }
     k_dwconv_nhwc<<<grid_for(B * Ho * Wo * C, 256), 256, 0, s>>>((const T *)x, w, bias, wdt, (T *)y, B, H, W, C, kh,
                                                                   kw, pad, Ho, Wo);
     return SN_LAUNCHED();

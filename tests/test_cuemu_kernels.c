@@ -368,13 +368,30 @@ static void test_glu_gated_add(void) {
     }
 }
 
+const char *cuemu_last_launch(unsigned grid[3], unsigned block[3]); /* tests/cuemu/cuemu_sched.cc */
+
+/* The last launch was kernel `name` (its label: the name before <<<) with at least min_blocks
+ * blocks: the launcher took the path meant for the shape. */
+static void check_launch(const char *what, const char *name, uint64_t min_blocks) {
+    unsigned g[3], b[3];
+    const char *got = cuemu_last_launch(g, b);
+    uint64_t blocks = (uint64_t)g[0] * g[1] * g[2];
+    CHECK(strcmp(got, name) == 0, "%s: launched %s, expected %s", what, got, name);
+    CHECK(blocks >= min_blocks, "%s: %llu blocks, expected at least %llu", what, (unsigned long long)blocks,
+          (unsigned long long)min_blocks);
+}
+
 static void test_dwconv_nhwc(void) {
-    static const int64_t K[4][3] = {{3, 3, 1}, {5, 5, 2}, {3, 3, 0}, {3, 5, 2}}; /* kh, kw, pad */
-    const int64_t B = 2, H = 9, W = 11, C = 37;
+    /* kh, kw, pad, then channels and weight dtype (-1: the activations'): the last two are the
+     * Mix-FFN's 3x3 over 2 * 2880 (Sana-0.6B) and 2 * 5600 (1.6B) channels with bf16 weights */
+    static const int64_t K[6][5] = {{3, 3, 1, 37, SN_F32}, {5, 5, 2, 37, -1},   {3, 3, 0, 37, SN_F32},
+                                    {3, 5, 2, 37, SN_F32}, {3, 3, 1, 5760, -1}, {3, 3, 1, 11200, SN_BF16}};
+    const int64_t B = 2;
     for (int dt = 0; dt < 3; dt++)
-        for (int ki = 0; ki < 4; ki++) {
+        for (int ki = 0; ki < 6; ki++) {
+            const int64_t H = ki < 4 ? 9 : 3, W = ki < 4 ? 11 : 4, C = K[ki][3];
             int64_t kh = K[ki][0], kw = K[ki][1], pad = K[ki][2], Ho = H + 2 * pad - kh + 1, Wo = W + 2 * pad - kw + 1;
-            int wdt = ki == 1 ? dt : SN_F32, bias = ki != 1;
+            int wdt = K[ki][4] < 0 ? dt : (int)K[ki][4], bias = ki != 1;
             tb x = tb_rand(dt, B * H * W * C, 110, 1.0f), w = tb_rand(wdt, C * kh * kw, 111 + ki, 1.0f);
             tb b = tb_rand(wdt, C, 114, 1.0f), y = tb_out(dt, B * Ho * Wo * C);
             float *ref = fbuf(B * Ho * Wo * C);
@@ -384,7 +401,11 @@ static void test_dwconv_nhwc(void) {
             CHECK(sn_k_dwconv_nhwc(x.d, w.d, bias ? b.d : NULL, y.d, dt, wdt, B, H, W, C, kh, kw, pad, Ho, Wo, NULL) == 0,
                   "launch");
             char det[48];
-            snprintf(det, sizeof det, "%lldx%lld pad %lld", (long long)kh, (long long)kw, (long long)pad);
+            snprintf(det, sizeof det, "%lldx%lld pad %lld, %lld ch", (long long)kh, (long long)kw, (long long)pad,
+                     (long long)C);
+            /* the pixel-per-block kernel (no per-element 64-bit divisions), a block per 128
+             * channels of each output pixel */
+            check_launch(det, "k_dwconv_nhwc_px", (uint64_t)(B * Ho * Wo * ((C + 127) / 128)));
             close_to("dwconv_nhwc", dt, det, &y, ref, tol_of(dt));
             tb_free(&x), tb_free(&w), tb_free(&b), tb_free(&y), free(ref);
         }
@@ -411,36 +432,49 @@ static void test_conv(void) {
         close_to("im2col", dt, "3x3 stride 2", &cols, ref, 0.0);
         tb_free(&x), tb_free(&cols), free(ref);
 
-        /* depthwise NCHW: 2 x 7 channels of 9 x 10, 3x3 stride 2 pad 1 -> 5 x 5 */
-        const int64_t B = 2, Cd = 7, Hd = 9, Wd = 10, Hod = 5, Wod = 5;
-        int wdt = dt == SN_BF16 ? SN_BF16 : SN_F32;
-        tb xd = tb_rand(dt, B * Cd * Hd * Wd, 121, 1.0f), w = tb_rand(wdt, Cd * 9, 122, 1.0f);
-        tb bias = tb_rand(wdt, Cd, 123, 1.0f), yd = tb_out(dt, B * Cd * Hod * Wod);
-        float *refd = fbuf(B * Cd * Hod * Wod);
-        for (int64_t bi = 0; bi < B; bi++)
-            for (int64_t c = 0; c < Cd; c++)
-                for (int64_t oy = 0; oy < Hod; oy++)
-                    for (int64_t ox = 0; ox < Wod; ox++) {
-                        float acc = bias.h[c];
-                        for (int64_t ky = 0; ky < 3; ky++)
-                            for (int64_t kx = 0; kx < 3; kx++) {
-                                int64_t iy = oy * 2 - 1 + ky, ix = ox * 2 - 1 + kx;
-                                if (iy >= 0 && iy < Hd && ix >= 0 && ix < Wd)
-                                    acc += xd.h[((bi * Cd + c) * Hd + iy) * Wd + ix] * w.h[c * 9 + ky * 3 + kx];
-                            }
-                        refd[((bi * Cd + c) * Hod + oy) * Wod + ox] = acc;
-                    }
-        CHECK(sn_k_depthwise(xd.d, w.d, bias.d, yd.d, dt, wdt, B, Cd, Hd, Wd, 3, 2, 1, Hod, Wod, NULL) == 0, "launch");
-        close_to("depthwise", dt, "3x3 stride 2", &yd, refd, tol_of(dt));
+        /* depthwise NCHW: 2 x 7 channels of 9 x 10, 3x3 stride 2 pad 1 -> 5 x 5; and the DC-AE's
+         * multi-scale 5x5 pad 2 (stride 1) on rows wider than a block (150 -> 2 blocks a row) */
+        static const int64_t DW[2][7] = {{2, 7, 9, 10, 3, 2, 1}, {1, 5, 6, 150, 5, 1, 2}}; /* B C H W k s pad */
+        for (int ci = 0; ci < 2; ci++) {
+            const int64_t B = DW[ci][0], Cd = DW[ci][1], Hd = DW[ci][2], Wd = DW[ci][3], kd = DW[ci][4];
+            const int64_t sd = DW[ci][5], pd = DW[ci][6];
+            const int64_t Hod = (Hd + 2 * pd - kd) / sd + 1, Wod = (Wd + 2 * pd - kd) / sd + 1;
+            int wdt = dt == SN_F32 ? SN_F32 : ci == 0 && dt == SN_F16 ? SN_F32 : dt;
+            tb xd = tb_rand(dt, B * Cd * Hd * Wd, 121, 1.0f), w = tb_rand(wdt, Cd * kd * kd, 122, 1.0f);
+            tb bias = tb_rand(wdt, Cd, 123, 1.0f), yd = tb_out(dt, B * Cd * Hod * Wod);
+            float *refd = fbuf(B * Cd * Hod * Wod);
+            for (int64_t bi = 0; bi < B; bi++)
+                for (int64_t c = 0; c < Cd; c++)
+                    for (int64_t oy = 0; oy < Hod; oy++)
+                        for (int64_t ox = 0; ox < Wod; ox++) {
+                            float acc = bias.h[c];
+                            for (int64_t ky = 0; ky < kd; ky++)
+                                for (int64_t kx = 0; kx < kd; kx++) {
+                                    int64_t iy = oy * sd - pd + ky, ix = ox * sd - pd + kx;
+                                    if (iy >= 0 && iy < Hd && ix >= 0 && ix < Wd)
+                                        acc += xd.h[((bi * Cd + c) * Hd + iy) * Wd + ix] * w.h[(c * kd + ky) * kd + kx];
+                                }
+                            refd[((bi * Cd + c) * Hod + oy) * Wod + ox] = acc;
+                        }
+            CHECK(sn_k_depthwise(xd.d, w.d, bias.d, yd.d, dt, wdt, B, Cd, Hd, Wd, kd, sd, pd, Hod, Wod, NULL) == 0,
+                  "launch");
+            char det[48];
+            snprintf(det, sizeof det, "%lldx%lld stride %lld, width %lld", (long long)kd, (long long)kd, (long long)sd,
+                     (long long)Wd);
+            close_to("depthwise", dt, det, &yd, refd, tol_of(dt));
+            /* the row kernel (no per-element 64-bit divisions): a block per 128 outputs of a row */
+            check_launch(det, "k_depthwise_row", (uint64_t)(B * Cd * Hod * ((Wod + 127) / 128)));
+            tb_free(&xd), tb_free(&w), tb_free(&bias), tb_free(&yd), free(refd);
+        }
 
         /* bias over channels */
-        const int64_t Cb = 37, Pb = 29;
+        const int64_t B = 2, Cb = 37, Pb = 29;
         tb yb = tb_rand(dt, B * Cb * Pb, 124, 1.0f), bb = tb_rand(SN_F32, Cb, 125, 1.0f);
         float *refb = fbuf(B * Cb * Pb);
         for (int64_t i = 0; i < B * Cb * Pb; i++) refb[i] = yb.h[i] + bb.h[(i / Pb) % Cb];
         CHECK(sn_k_bias_channels(yb.d, dt, bb.d, SN_F32, B, Cb, Pb, NULL) == 0, "launch");
         close_to("bias_channels", dt, "", &yb, refb, tol_of(dt));
-        tb_free(&xd), tb_free(&w), tb_free(&bias), tb_free(&yd), tb_free(&yb), tb_free(&bb), free(refd), free(refb);
+        tb_free(&yb), tb_free(&bb), free(refb);
     }
 }
 

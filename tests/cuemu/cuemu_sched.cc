@@ -18,6 +18,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <mutex>
 #include <vector>
 
 #include "cuemu.h"
@@ -386,7 +387,17 @@ void run_grid(dim3 grid, dim3 block, size_t smem, const std::function<void()> &b
 
 }  // namespace
 
+// The last launch asked for (name, grid, block), whether it ran or not: tests check which kernel
+// a launcher picked at a given shape and how many blocks it asked for (cuemu_last_launch).
+static std::mutex g_last_mu;
+static const char *g_last_name = "";
+static dim3 g_last_grid, g_last_block;
+
 void launch(dim3 grid, dim3 block, size_t smem, cudaStream_t s, std::function<void()> body, const char *name) {
+    {
+        std::lock_guard<std::mutex> lock(g_last_mu);
+        g_last_name = name, g_last_grid = grid, g_last_block = block;
+    }
     uint64_t threads = (uint64_t)block.x * block.y * block.z;
     if (grid.x == 0 || grid.y == 0 || grid.z == 0 || threads == 0 || threads > kMaxThreads || block.z > 64 ||
         grid.x > 0x7fffffffu || grid.y > 65535 || grid.z > 65535) {
@@ -401,6 +412,15 @@ void launch(dim3 grid, dim3 block, size_t smem, cudaStream_t s, std::function<vo
 }
 
 }  // namespace cuemu
+
+// The label of the last kernel launch (its name as written before <<<, template arguments
+// included) and its grid and block sizes.
+extern "C" const char *cuemu_last_launch(unsigned grid[3], unsigned block[3]) {
+    std::lock_guard<std::mutex> lock(cuemu::g_last_mu);
+    if (grid) grid[0] = cuemu::g_last_grid.x, grid[1] = cuemu::g_last_grid.y, grid[2] = cuemu::g_last_grid.z;
+    if (block) block[0] = cuemu::g_last_block.x, block[1] = cuemu::g_last_block.y, block[2] = cuemu::g_last_block.z;
+    return cuemu::g_last_name;
+}
 
 // 1 in the race-detecting build of the scheduler: a test can check that it got that one.
 extern "C" int cuemu_detects_races(void) { return CUEMU_TSAN(1 +) 0; }
