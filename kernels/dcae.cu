@@ -57,9 +57,41 @@ __global__ void k_band_gather(const T *x, T *xin, int64_t Ci, int64_t Hx, int64_
         st(xin, i, v);
     }
 }
+// The per-element kernels here (gather, copy-out, shortcut) spend 4-9 64-bit divisions per
+// element (~150-250 instructions); the decode at 1024² moves ~3 G elements through the gather and
+// copy-out alone, which by issue rate is ~10 ms on an H200, about the whole decode's FLOP floor
+// (docs/cuda_status.md, "Audit at the real shapes"). Their *_row forms take the row and channel
+// from the grid (blockIdx.y, blockIdx.z) and the column from the thread: a warp copies 32
+// consecutive values of one row, and the only per-element division is by `up` / `f`. They are
+// used when the grid fits (rows and channels <= 65535), the others otherwise.
+#define SN_ROW_THREADS 128
+static bool sn_row_grid_fits(int64_t cols, int64_t rows, int64_t planes) {
+    return rows <= 65535 && planes <= 65535 && cols <= INT32_MAX - SN_ROW_THREADS;
+}
+static dim3 sn_row_grid(int64_t cols, int64_t rows, int64_t planes) {
+    return dim3((unsigned)((cols + SN_ROW_THREADS - 1) / SN_ROW_THREADS), (unsigned)rows, (unsigned)planes);
+}
+
+template <typename T>
+__global__ void k_band_gather_row(const T *x, T *xin, int64_t Hx, int Wx, int up, int64_t x_row0, int64_t Hin,
+                                  int64_t iy0, int64_t Rin) {
+    int ix = blockIdx.x * blockDim.x + threadIdx.x, Win = Wx * up;
+    if (ix >= Win) return;
+    int64_t r = blockIdx.y, c = blockIdx.z, iy = iy0 + r, xr = (iy < 0 ? -1 : iy / up) - x_row0;
+    float v = 0.0f;
+    if (iy >= 0 && iy < Hin && xr >= 0 && xr < Hx) v = ld(x, (c * Hx + xr) * Wx + ix / up);
+    st(xin, (c * Rin + r) * Win + ix, v);
+}
+
 template <typename T>
 static int band_gather_t(const void *x, void *xin, int64_t Ci, int64_t Hx, int64_t Wx, int up, int64_t x_row0,
                          int64_t Hin, int64_t iy0, int64_t Rin, cudaStream_t s) {
+    if (Ci * Rin * Wx * up == 0) return 0; /* a grid of zero blocks is a launch error */
+    if (sn_row_grid_fits(Wx * up, Rin, Ci)) {
+        k_band_gather_row<<<sn_row_grid(Wx * up, Rin, Ci), SN_ROW_THREADS, 0, s>>>((const T *)x, (T *)xin, Hx, (int)Wx,
+                                                                                  up, x_row0, Hin, iy0, Rin);
+        return SN_LAUNCHED();
+    }
     k_band_gather<<<grid_for(Ci * Rin * Wx * up, 256), 256, 0, s>>>((const T *)x, (T *)xin, Ci, Hx, Wx, up, x_row0,
                                                                      Hin, iy0, Rin);
     return SN_LAUNCHED();
@@ -82,8 +114,25 @@ __global__ void k_band_scatter(const T *out, int64_t R, int64_t src_row0, T *y, 
     }
 }
 template <typename T>
+__global__ void k_band_scatter_row(const T *out, int64_t R, int64_t src_row0, T *y, int64_t Hy, int64_t dst_row0,
+                                   int Wo, const void *bias, int bdt) {
+    int ox = blockIdx.x * blockDim.x + threadIdx.x;
+    if (ox >= Wo) return;
+    int64_t r = blockIdx.y, co = blockIdx.z;
+    float v = ld(out, (co * R + src_row0 + r) * Wo + ox);
+    if (bias) v += ld_any(bias, bdt, co);
+    st(y, (co * Hy + dst_row0 + r) * Wo + ox, v);
+}
+
+template <typename T>
 static int band_scatter_t(const void *out, int64_t R, int64_t src_row0, void *y, int64_t Hy, int64_t dst_row0,
                           int64_t Co, int64_t rows, int64_t Wo, const void *bias, int bdt, cudaStream_t s) {
+    if (Co * rows * Wo == 0) return 0;
+    if (sn_row_grid_fits(Wo, rows, Co)) {
+        k_band_scatter_row<<<sn_row_grid(Wo, rows, Co), SN_ROW_THREADS, 0, s>>>((const T *)out, R, src_row0, (T *)y,
+                                                                               Hy, dst_row0, (int)Wo, bias, bdt);
+        return SN_LAUNCHED();
+    }
     k_band_scatter<<<grid_for(Co * rows * Wo, 256), 256, 0, s>>>((const T *)out, R, src_row0, (T *)y, Hy, dst_row0,
                                                                   Co, rows, Wo, bias, bdt);
     return SN_LAUNCHED();
@@ -139,8 +188,27 @@ __global__ void k_shortcut_dup(const T *x, T *y, int64_t B, int64_t Ci, int64_t 
     }
 }
 template <typename T>
+__global__ void k_shortcut_dup_row(const T *x, T *y, int Ci, int64_t Hx, int64_t Wx, int Co, int64_t Hy, int Wy,
+                                   int f, int r, int64_t x_row0, int64_t y_row0) {
+    int ox = blockIdx.x * blockDim.x + threadIdx.x;
+    if (ox >= Wy) return;
+    int64_t row = blockIdx.y, oy = y_row0 + row;
+    int nc = blockIdx.z, n = nc / Co, c = nc - n * Co;
+    int sc = (f * f * c + f * (int)(oy % f) + ox % f) / r;
+    int64_t idx = ((int64_t)nc * Hy + row) * Wy + ox;
+    st(y, idx, ld(y, idx) + ld(x, (((int64_t)n * Ci + sc) * Hx + oy / f - x_row0) * Wx + ox / f));
+}
+
+template <typename T>
 static int shortcut_dup_t(const void *x, void *y, int64_t B, int64_t Ci, int64_t Hx, int64_t Wx, int64_t Co,
                           int64_t Hy, int64_t Wy, int f, int64_t x_row0, int64_t y_row0, cudaStream_t s) {
+    if (B * Co * Hy * Wy == 0) return 0;
+    int64_t r = (int64_t)f * f * Co / Ci;
+    if (sn_row_grid_fits(Wy, Hy, B * Co) && (int64_t)f * f * Co <= INT32_MAX && Ci <= INT32_MAX && r >= 1) {
+        k_shortcut_dup_row<<<sn_row_grid(Wy, Hy, B * Co), SN_ROW_THREADS, 0, s>>>(
+            (const T *)x, (T *)y, (int)Ci, Hx, Wx, (int)Co, Hy, (int)Wy, f, (int)r, x_row0, y_row0);
+        return SN_LAUNCHED();
+    }
     k_shortcut_dup<<<grid_for(B * Co * Hy * Wy, 256), 256, 0, s>>>((const T *)x, (T *)y, B, Ci, Hx, Wx, Co, Hy, Wy,
                                                                     f, x_row0, y_row0);
     return SN_LAUNCHED();

@@ -520,9 +520,10 @@ static void test_im2col_band(void) {
 
 static void test_band_gather_scatter(void) {
     /* {Ci, h_full, Wx, up, x_row0, Hx, iy0, Rin}: rows above x's band, the top padding, the bottom */
-    static const int64_t G[3][8] = {{3, 10, 5, 2, 3, 4, 5, 6}, {2, 6, 9, 1, 0, 6, -2, 4}, {2, 5, 3, 2, 2, 3, 7, 5}};
+    static const int64_t G[4][8] = {{3, 10, 5, 2, 3, 4, 5, 6}, {2, 6, 9, 1, 0, 6, -2, 4}, {2, 5, 3, 2, 2, 3, 7, 5},
+                                    {2, 6, 70, 2, 0, 6, -1, 5}}; /* the last: rows of 140, two blocks */
     for (int dt = 0; dt < 3; dt++) {
-        for (int gi = 0; gi < 3; gi++) {
+        for (int gi = 0; gi < 4; gi++) {
             const int64_t *g = G[gi];
             int64_t Ci = g[0], Hf = g[1], Wx = g[2], up = g[3], x_row0 = g[4], Hx = g[5], iy0 = g[6], Rin = g[7];
             int64_t Win = Wx * up;
@@ -540,6 +541,8 @@ static void test_band_gather_scatter(void) {
             char det[16];
             snprintf(det, sizeof det, "case %d", gi);
             close_to("band_gather", dt, det, &xin, ref, 0.0);
+            /* the row kernel (no per-element 64-bit divisions): a block per 128 values of a row */
+            check_launch(det, "k_band_gather_row", (uint64_t)(Ci * Rin * ((Win + 127) / 128)));
             tb_free(&full), tb_free(&x), tb_free(&xin), free(ref);
         }
         for (int bk = 0; bk < 2; bk++) {
@@ -557,6 +560,7 @@ static void test_band_gather_scatter(void) {
                                     NULL) == 0,
                   "launch");
             close_to("band_scatter", dt, bk ? "bias" : "no bias", &y, ref, bk ? tol_of(dt) : 0.0);
+            check_launch("band_scatter", "k_band_scatter_row", (uint64_t)(Co * rows));
             tb_free(&out), tb_free(&y), tb_free(&bias), free(ref);
         }
     }
@@ -582,10 +586,10 @@ static void test_channel_norm(void) {
 
 static void test_shortcuts(void) {
     /* {B, Ci, Co, f, h_full (of x), Wx, x_row0, Hx, y_row0, Hy} */
-    static const int64_t D[3][10] = {{2, 8, 4, 2, 6, 5, 1, 4, 4, 4}, {1, 3, 6, 1, 7, 9, 0, 7, 0, 7},
-                                     {1, 4, 4, 2, 5, 3, 0, 5, 2, 7}};
+    static const int64_t D[4][10] = {{2, 8, 4, 2, 6, 5, 1, 4, 4, 4}, {1, 3, 6, 1, 7, 9, 0, 7, 0, 7},
+                                     {1, 4, 4, 2, 5, 3, 0, 5, 2, 7}, {1, 4, 2, 2, 3, 70, 0, 3, 0, 6}};
     for (int dt = 0; dt < 3; dt++) {
-        for (int di = 0; di < 3; di++) {
+        for (int di = 0; di < 4; di++) {
             const int64_t *d = D[di];
             int64_t B = d[0], Ci = d[1], Co = d[2], f = d[3], Wx = d[5], x_row0 = d[6], Hx = d[7], y_row0 = d[8];
             int64_t Hy = d[9], Wy = Wx * f;
@@ -599,6 +603,7 @@ static void test_shortcuts(void) {
             char det[16];
             snprintf(det, sizeof det, "case %d", di);
             close_to("shortcut_dup", dt, det, &y, ref, tol_of(dt));
+            check_launch(det, "k_shortcut_dup_row", (uint64_t)(B * Co * Hy * ((Wy + 127) / 128)));
             tb_free(&x), tb_free(&y), free(ref);
         }
         for (int ai = 0; ai < 2; ai++) { /* {Ci 4 -> Co 8, f 2: groups of 2}, {Ci 6 -> Co 3, f 1: groups of 2} */
