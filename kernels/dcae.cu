@@ -26,10 +26,43 @@ __global__ void k_im2col_band(const T *x, T *cols, int64_t rows, int64_t Ci, int
         st(cols, i, v);
     }
 }
+// The same columns with the column row kk = (ci*kh + ky)*kw + kx and the output row r taken from
+// the grid (blockIdx.y, blockIdx.z) and ox from the thread: k_im2col_band does 8 64-bit divisions
+// per element, and the columns are kh*kw times the input (the GEMM path of a 1024² decode writes
+// ~10 G of them: ~40 ms by issue rate on an H200, an estimate; docs/cuda_status.md, "Audit at
+// the real shapes"). Here the per-element divisions are ix / up only.
+template <typename T>
+__global__ void k_im2col_band_row(const T *x, T *cols, int64_t K, int64_t Hx, int Wx, int kh, int kw, int up,
+                                  int stride, int pad, int64_t x_row0, int64_t Hin, int64_t oy0, int Wo) {
+    int ox = blockIdx.x * blockDim.x + threadIdx.x;
+    if (ox >= Wo) return;
+    int kk = blockIdx.y, ci = kk / (kh * kw), ky = (kk / kw) % kh, kx = kk % kw;
+    int64_t r = blockIdx.z, iy = (oy0 + r) * stride - pad + ky;
+    int ix = ox * stride - pad + kx, Win = Wx * up;
+    float v = 0.0f;
+    if (iy >= 0 && iy < Hin && ix >= 0 && ix < Win) v = ld(x, (ci * Hx + (iy / up - x_row0)) * Wx + ix / up);
+    st(cols, (r * K + kk) * Wo + ox, v);
+}
+
+#define SN_ROW_THREADS 128
+static bool sn_row_grid_fits(int64_t cols, int64_t rows, int64_t planes) {
+    return rows <= 65535 && planes <= 65535 && cols <= INT32_MAX - SN_ROW_THREADS;
+}
+static dim3 sn_row_grid(int64_t cols, int64_t rows, int64_t planes) {
+    return dim3((unsigned)((cols + SN_ROW_THREADS - 1) / SN_ROW_THREADS), (unsigned)rows, (unsigned)planes);
+}
+
 template <typename T>
 static int im2col_band_t(const void *x, void *cols, int64_t rows, int64_t Ci, int64_t Hx, int64_t Wx, int64_t kh,
                          int64_t kw, int up, int stride, int pad, int64_t x_row0, int64_t Hin, int64_t oy0,
                          int64_t Wo, cudaStream_t s) {
+    const int64_t K = Ci * kh * kw;
+    if (rows * K * Wo == 0) return 0; /* a grid of zero blocks is a launch error */
+    if (sn_row_grid_fits(Wo, K, rows) && Wx * up <= INT32_MAX && (Wo + kw) * stride + pad <= INT32_MAX) {
+        k_im2col_band_row<<<sn_row_grid(Wo, K, rows), SN_ROW_THREADS, 0, s>>>(
+            (const T *)x, (T *)cols, K, Hx, (int)Wx, (int)kh, (int)kw, up, stride, pad, x_row0, Hin, oy0, (int)Wo);
+        return SN_LAUNCHED();
+    }
     k_im2col_band<<<grid_for(rows * Ci * kh * kw * Wo, 256), 256, 0, s>>>(
         (const T *)x, (T *)cols, rows, Ci, Hx, Wx, kh, kw, up, stride, pad, x_row0, Hin, oy0, Wo);
     return SN_LAUNCHED();
@@ -63,15 +96,7 @@ __global__ void k_band_gather(const T *x, T *xin, int64_t Ci, int64_t Hx, int64_
 // (docs/cuda_status.md, "Audit at the real shapes"). Their *_row forms take the row and channel
 // from the grid (blockIdx.y, blockIdx.z) and the column from the thread: a warp copies 32
 // consecutive values of one row, and the only per-element division is by `up` / `f`. They are
-// used when the grid fits (rows and channels <= 65535), the others otherwise.
-#define SN_ROW_THREADS 128
-static bool sn_row_grid_fits(int64_t cols, int64_t rows, int64_t planes) {
-    return rows <= 65535 && planes <= 65535 && cols <= INT32_MAX - SN_ROW_THREADS;
-}
-static dim3 sn_row_grid(int64_t cols, int64_t rows, int64_t planes) {
-    return dim3((unsigned)((cols + SN_ROW_THREADS - 1) / SN_ROW_THREADS), (unsigned)rows, (unsigned)planes);
-}
-
+// used when the grid fits (rows and channels <= 65535, sn_row_grid_fits), the others otherwise.
 template <typename T>
 __global__ void k_band_gather_row(const T *x, T *xin, int64_t Hx, int Wx, int up, int64_t x_row0, int64_t Hin,
                                   int64_t iy0, int64_t Rin) {

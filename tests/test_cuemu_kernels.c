@@ -491,9 +491,12 @@ static tb band_of(int dt, const float *x_full, int64_t C, int64_t H, int64_t W, 
 
 static void test_im2col_band(void) {
     /* {Ci, h_full, Wx, k, up, stride, pad, x_row0, Hx, oy0, rows} */
-    static const int64_t CASES[2][11] = {{4, 9, 7, 3, 2, 1, 1, 2, 5, 5, 3}, {3, 11, 13, 3, 1, 2, 1, 0, 11, 0, 6}};
+    /* the last: rows of 140 outputs (two blocks), up 2, the image's bottom edge */
+    static const int64_t CASES[3][11] = {
+        {4, 9, 7, 3, 2, 1, 1, 2, 5, 5, 3}, {3, 11, 13, 3, 1, 2, 1, 0, 11, 0, 6}, {2, 4, 70, 3, 2, 1, 1, 1, 3, 5, 3}};
+    static const char *NAME[3] = {"up 2, a band of x", "stride 2", "up 2, rows of 140"};
     for (int dt = 0; dt < 3; dt++)
-        for (int ci = 0; ci < 2; ci++) {
+        for (int ci = 0; ci < 3; ci++) {
             const int64_t *c = CASES[ci];
             int64_t Ci = c[0], Hf = c[1], Wx = c[2], k = c[3], up = c[4], st = c[5], pad = c[6], x_row0 = c[7];
             int64_t Hx = c[8], oy0 = c[9], rows = c[10], Win = Wx * up, Hin = Hf * up;
@@ -513,7 +516,9 @@ static void test_im2col_band(void) {
             CHECK(sn_k_im2col_band(x.d, cols.d, dt, rows, Ci, Hx, Wx, k, k, (int)up, (int)st, (int)pad, x_row0, Hf, oy0,
                                    Wo, NULL) == 0,
                   "launch");
-            close_to("im2col_band", dt, ci ? "stride 2" : "up 2, a band of x", &cols, ref, 0.0);
+            close_to("im2col_band", dt, NAME[ci], &cols, ref, 0.0);
+            /* the row kernel (no per-element 64-bit divisions): a block per 128 columns of a row */
+            check_launch(NAME[ci], "k_im2col_band_row", (uint64_t)(rows * K * ((Wo + 127) / 128)));
             tb_free(&full), tb_free(&x), tb_free(&cols), free(ref);
         }
 }
