@@ -55,7 +55,7 @@ __global__ void k_depthwise(const T *x, const void *w, const void *bias, T *y, i
 // blockIdx.z = b * C + c) and ox from the thread, the weights' dtype a template argument.
 // k_depthwise's 4 64-bit divisions per output and dtype switch per tap come to several hundred
 // instructions per output; the DC-AE decoder's depthwise 3x3 (8C channels) and 5x5 (3C) convs
-// have ~0.45 G outputs at 1024², which by issue rate is ~5 ms on an H200, half the decode's
+// have ~0.45 G outputs at 1024², which by issue rate is ~4 ms on an H200, ~40 % of the decode's
 // FLOP floor (docs/cuda_status.md, "Audit at the real shapes"). Here the bounds are uniform over
 // a row, the weights the same for the whole block, and a warp reads consecutive x. Same taps
 // in the same order: the same sums.

@@ -29,7 +29,7 @@ __global__ void k_im2col_band(const T *x, T *cols, int64_t rows, int64_t Ci, int
 // The same columns with the column row kk = (ci*kh + ky)*kw + kx and the output row r taken from
 // the grid (blockIdx.y, blockIdx.z) and ox from the thread: k_im2col_band does 8 64-bit divisions
 // per element, and the columns are kh*kw times the input (the GEMM path of a 1024² decode writes
-// ~10 G of them: ~40 ms by issue rate on an H200, an estimate; docs/cuda_status.md, "Audit at
+// ~17 G of them: ~0.1 s by issue rate on an H200, an estimate; docs/cuda_status.md, "Audit at
 // the real shapes"). Here the per-element divisions are ix / up only.
 template <typename T>
 __global__ void k_im2col_band_row(const T *x, T *cols, int64_t K, int64_t Hx, int Wx, int kh, int kw, int up,
@@ -91,8 +91,8 @@ __global__ void k_band_gather(const T *x, T *xin, int64_t Ci, int64_t Hx, int64_
     }
 }
 // The per-element kernels here (gather, copy-out, shortcut) spend 4-9 64-bit divisions per
-// element (~150-250 instructions); the decode at 1024² moves ~3 G elements through the gather and
-// copy-out alone, which by issue rate is ~10 ms on an H200, about the whole decode's FLOP floor
+// element (~150-250 instructions); the decode at 1024² moves ~3.5 G elements through the gather and
+// copy-out alone, which by issue rate is ~13 ms on an H200, more than the whole decode's FLOP floor
 // (docs/cuda_status.md, "Audit at the real shapes"). Their *_row forms take the row and channel
 // from the grid (blockIdx.y, blockIdx.z) and the column from the thread: a warp copies 32
 // consecutive values of one row, and the only per-element division is by `up` / `f`. They are
