@@ -14,7 +14,6 @@
 using namespace sn;
 
 #define LA_THREADS 256
-#define LA_ACC 8      // state entries per thread per pass
 #define LA_TILE 32    // tokens staged in shared memory at a time
 // Shared-memory rows are padded by one float: a warp reads one column of a [rows][d] array
 // (a channel of 32 tokens, or one channel of 32 rows of S), which with a row stride of d = 32
@@ -30,52 +29,95 @@ struct View {
 
 static View view_of(const sn_linattn_view &v) { return View{v.b, v.h, v.n, v.c}; }
 
+// A position (n, c) of a [rows][C] tile walked by a block: element idx = o * inner + in, with the
+// fastest axis (`inner`) the one that is contiguous in memory, advanced by blockDim.x per step
+// with a carry instead of a division per element (a 64-bit division chain per element cost more
+// than the arithmetic here).
+struct Walk {
+    int o, in, so, si, inner;
+    __device__ Walk(int inner_) : inner(inner_ > 0 ? inner_ : 1) {
+        o = threadIdx.x / inner, in = threadIdx.x % inner;
+        so = blockDim.x / inner, si = blockDim.x % inner;
+    }
+    __device__ void next() {
+        in += si, o += so;
+        if (in >= inner) in -= inner, o++;
+    }
+};
+
+// Tokens [t0, t0 + nt) of channels [0, C) of one head into s[n * sp + c] as float (relu'd if
+// RELU), read channel-fastest from token-major views and token-fastest from channel-major ones,
+// so that a warp's loads coalesce either way.
+template <bool RELU, typename T>
+__device__ void la_stage(const T *x, const View &xv, int64_t bi, int64_t hi, int64_t t0, int nt, int C, float *s,
+                         int sp) {
+    const bool tok_fast = xv.n == 1;
+    Walk w(tok_fast ? nt : C);
+    for (int idx = threadIdx.x; idx < nt * C; idx += blockDim.x, w.next()) {
+        int n = tok_fast ? w.in : w.o, c = tok_fast ? w.o : w.in;
+        float v = ld(x, xv.at(bi, hi, t0 + n, c));
+        s[n * sp + c] = RELU ? (v > 0.0f ? v : 0.0f) : v;
+    }
+}
+
+// Each thread owns an LA_TI x LA_TJ tile of the extended state [v; 1] · relu(k)ᵀ ((dv + 1) x d:
+// row dv is z = sum relu(k)), so a token costs it LA_TI + LA_TJ shared loads for LA_TI * LA_TJ
+// FMAs. (Before: 8 single entries per thread, two shared loads per FMA, and at d = dv = 32 half
+// the slots empty; ~27 µs per DiT block at Sana-0.6B 1024² with CFG by issue rate, see
+// docs/cuda_status.md, "Audit at the real shapes".) Each entry sums its tokens in order, as before.
+#define LA_TI 4
+#define LA_TJ 2
 template <typename T>
-__global__ void k_linattn_state(const T *k, View kv, const T *v, View vv, int64_t H, int64_t N, int64_t d,
-                                int64_t dv, int64_t chunk, float *part) {
+__global__ void k_linattn_state_tiled(const T *k, View kv, const T *v, View vv, int64_t H, int64_t N, int d, int dv,
+                                      int64_t chunk, float *part) {
     extern __shared__ float sm[];
-    const int64_t dp = LA_PAD(d), dvp = LA_PAD(dv);
+    const int dp = LA_PAD(d), dvp = LA_PAD(dv);
     float *ks = sm, *vs = sm + LA_TILE * dp;  // [LA_TILE][d], [LA_TILE][dv], rows padded
     int64_t bh = blockIdx.y, bi = bh / H, hi = bh % H, ci = blockIdx.x, nchunks = gridDim.x;
-    int64_t n0 = ci * chunk, n1 = min(N, n0 + chunk), E = dv * d + d;
-    for (int64_t base = 0; base < E; base += LA_THREADS * LA_ACC) {
-        float acc[LA_ACC];
-        int ii[LA_ACC], jj[LA_ACC];
+    int64_t n0 = ci * chunk, n1 = min(N, n0 + chunk), E = (int64_t)dv * d + d;
+    const int ntj = (d + LA_TJ - 1) / LA_TJ, ntiles = ((dv + 1 + LA_TI - 1) / LA_TI) * ntj;
+    for (int base = 0; base < ntiles; base += LA_THREADS) {
+        const int tile = base + threadIdx.x;
+        const bool active = tile < ntiles;
+        const int i0 = active ? tile / ntj * LA_TI : 0, j0 = active ? tile % ntj * LA_TJ : 0;
+        int vi_at[LA_TI], kj_at[LA_TJ];  // shared columns read (clamped: entries past the edge are dropped)
 #pragma unroll
-        for (int t = 0; t < LA_ACC; t++) {
-            int64_t e = base + threadIdx.x + (int64_t)LA_THREADS * t;
-            acc[t] = 0.0f;
-            ii[t] = e < dv * d ? (int)(e / d) : -1;  // -1: an entry of z
-            jj[t] = e < dv * d ? (int)(e % d) : (int)(e - dv * d);
-        }
+        for (int a = 0; a < LA_TI; a++) vi_at[a] = min(i0 + a, dv - 1);
+#pragma unroll
+        for (int b = 0; b < LA_TJ; b++) kj_at[b] = min(j0 + b, d - 1);
+        float acc[LA_TI][LA_TJ];
+#pragma unroll
+        for (int a = 0; a < LA_TI; a++)
+#pragma unroll
+            for (int b = 0; b < LA_TJ; b++) acc[a][b] = 0.0f;
         for (int64_t t0 = n0; t0 < n1; t0 += LA_TILE) {
-            int64_t nt = min((int64_t)LA_TILE, n1 - t0);
+            const int nt = (int)min((int64_t)LA_TILE, n1 - t0);
             __syncthreads();
-            for (int64_t idx = threadIdx.x; idx < nt * d; idx += LA_THREADS) {
-                int64_t n = kv.n == 1 ? idx % nt : idx / d, j = kv.n == 1 ? idx / nt : idx % d;
-                float x = ld(k, kv.at(bi, hi, t0 + n, j));
-                ks[n * dp + j] = x > 0.0f ? x : 0.0f;
-            }
-            for (int64_t idx = threadIdx.x; idx < nt * dv; idx += LA_THREADS) {
-                int64_t n = vv.n == 1 ? idx % nt : idx / dv, i = vv.n == 1 ? idx / nt : idx % dv;
-                vs[n * dvp + i] = ld(v, vv.at(bi, hi, t0 + n, i));
-            }
+            la_stage<true>(k, kv, bi, hi, t0, nt, d, ks, dp);
+            la_stage<false>(v, vv, bi, hi, t0, nt, dv, vs, dvp);
             __syncthreads();
-            for (int64_t n = 0; n < nt; n++) {
+            if (!active) continue;
+            for (int n = 0; n < nt; n++) {
+                float vi[LA_TI], kj[LA_TJ];
 #pragma unroll
-                for (int t = 0; t < LA_ACC; t++) {
-                    int64_t e = base + threadIdx.x + (int64_t)LA_THREADS * t;
-                    if (e >= E) continue;
-                    float kj = ks[n * dp + jj[t]];
-                    acc[t] += ii[t] >= 0 ? vs[n * dvp + ii[t]] * kj : kj;
-                }
+                for (int a = 0; a < LA_TI; a++) vi[a] = i0 + a < dv ? vs[n * dvp + vi_at[a]] : 1.0f;  // row dv: z
+#pragma unroll
+                for (int b = 0; b < LA_TJ; b++) kj[b] = ks[n * dp + kj_at[b]];
+#pragma unroll
+                for (int a = 0; a < LA_TI; a++)
+#pragma unroll
+                    for (int b = 0; b < LA_TJ; b++) acc[a][b] += vi[a] * kj[b];
             }
         }
+        if (!active) continue;
+        float *out = part + (bh * nchunks + ci) * E;
 #pragma unroll
-        for (int t = 0; t < LA_ACC; t++) {
-            int64_t e = base + threadIdx.x + (int64_t)LA_THREADS * t;
-            if (e < E) part[(bh * nchunks + ci) * E + e] = acc[t];
-        }
+        for (int a = 0; a < LA_TI; a++)
+#pragma unroll
+            for (int b = 0; b < LA_TJ; b++) {
+                const int i = i0 + a, j = j0 + b;
+                if (i <= dv && j < d) out[(int64_t)i * d + j] = acc[a][b];  // i == dv: z, right after S
+            }
     }
 }
 
@@ -104,36 +146,41 @@ __global__ void k_linattn_add_state(const float *part, int64_t nchunks, int64_t 
     else ((__nv_bfloat16 *)s)[i] = __float2bfloat16_rn(v);
 }
 
-// state: per head [S (dv x d); z (d)] at state + bh * sstride, of dtype sdt
+// state: per head [S (dv x d); z (d)] at state + bh * sstride, of dtype sdt. The denominator
+// z · relu(q_n) once per token (it was once per output, dv times), then each output's numerator;
+// positions walked without per-element divisions.
 template <typename T>
 __global__ void k_linattn_out(const T *q, View qv, T *y, View yv, const void *state, int sdt, int64_t sstride,
-                              int64_t H, int64_t N, int64_t d, int64_t dv, float eps) {
+                              int64_t H, int64_t N, int d, int dv, float eps) {
     extern __shared__ float sm[];
-    const int64_t E = dv * d + d, dp = LA_PAD(d);
-    float *S = sm, *z = sm + dv * dp, *qs = z + d;  // S [dv][d], qs [LA_TILE][d] relu(q); rows padded
+    const int dp = LA_PAD(d);
+    // S [dv][d], z [d], qs [LA_TILE][d] relu(q), den [LA_TILE]; rows padded
+    float *S = sm, *z = sm + dv * dp, *qs = z + d, *den = qs + LA_TILE * dp;
     int64_t bh = blockIdx.y, bi = bh / H, hi = bh % H;
-    for (int64_t e = threadIdx.x; e < E; e += blockDim.x) {
-        float x = ld_any(state, sdt, bh * sstride + e);
-        if (e < dv * d) S[(e / d) * dp + e % d] = x;
-        else z[e - dv * d] = x;
+    {
+        Walk w(d);  // o: row of S (dv: z), in: column
+        for (int e = threadIdx.x; e < (dv + 1) * d; e += blockDim.x, w.next())
+            (w.o < dv ? S + w.o * dp : z)[w.in] = ld_any(state, sdt, bh * sstride + e);
     }
-    int64_t t0 = blockIdx.x * (int64_t)LA_TILE, nt = min((int64_t)LA_TILE, N - t0);
-    for (int64_t idx = threadIdx.x; idx < nt * d; idx += blockDim.x) {
-        int64_t n = qv.n == 1 ? idx % nt : idx / d, j = qv.n == 1 ? idx / nt : idx % d;
-        float x = ld(q, qv.at(bi, hi, t0 + n, j));
-        qs[n * dp + j] = x > 0.0f ? x : 0.0f;
+    const int64_t t0 = blockIdx.x * (int64_t)LA_TILE;
+    const int nt = (int)min((int64_t)LA_TILE, N - t0);
+    la_stage<true>(q, qv, bi, hi, t0, nt, d, qs, dp);
+    __syncthreads();
+    for (int n = threadIdx.x; n < nt; n += blockDim.x) {
+        float s = 0.0f;
+        for (int j = 0; j < d; j++) s += z[j] * qs[n * dp + j];
+        den[n] = s + eps;
     }
     __syncthreads();
-    for (int64_t idx = threadIdx.x; idx < nt * dv; idx += blockDim.x) {
-        // token-fastest when y is channel-major, so that stores coalesce either way
-        int64_t n = yv.n == 1 ? idx % nt : idx / dv, i = yv.n == 1 ? idx / nt : idx % dv;
+    // token-fastest when y is channel-major, so that stores coalesce either way
+    const bool tok_fast = yv.n == 1;
+    Walk w(tok_fast ? nt : dv);
+    for (int idx = threadIdx.x; idx < nt * dv; idx += blockDim.x, w.next()) {
+        const int n = tok_fast ? w.in : w.o, i = tok_fast ? w.o : w.in;
         const float *qn = qs + n * dp, *Si = S + i * dp;
-        float num = 0.0f, den = 0.0f;
-        for (int64_t j = 0; j < d; j++) {
-            num += Si[j] * qn[j];
-            den += z[j] * qn[j];
-        }
-        st(y, yv.at(bi, hi, t0 + n, i), num / (den + eps));
+        float num = 0.0f;
+        for (int j = 0; j < d; j++) num += Si[j] * qn[j];
+        st(y, yv.at(bi, hi, t0 + n, i), num / den[n]);
     }
 }
 
@@ -144,17 +191,17 @@ static int linattn_t(int mode, const void *q, View qv, const void *k, View kv, c
                      int64_t chunk, void *state, int sdt, cudaStream_t s) {
     int64_t nchunks = (N + chunk - 1) / chunk, E = dv * d + d;
     size_t sm1 = (size_t)LA_TILE * (LA_PAD(d) + LA_PAD(dv)) * sizeof(float);
-    size_t sm2 = (size_t)(dv * LA_PAD(d) + d + LA_TILE * LA_PAD(d)) * sizeof(float);
+    size_t sm2 = (size_t)(dv * LA_PAD(d) + d + LA_TILE * LA_PAD(d) + LA_TILE) * sizeof(float);
     if (sm1 > 48 * 1024 || sm2 > 48 * 1024 || B * H > 65535) return (int)cudaErrorInvalidValue;
     if (B * H == 0) return 0; /* a grid of zero blocks is a launch error */
     int e = 0;
     if (mode == 2) {
         k_linattn_out<<<dim3((unsigned)((N + LA_TILE - 1) / LA_TILE), (unsigned)(B * H)), LA_THREADS, sm2, s>>>(
-            (const T *)q, qv, (T *)y, yv, state, sdt, E, H, N, d, dv, eps);
+            (const T *)q, qv, (T *)y, yv, state, sdt, E, H, N, (int)d, (int)dv, eps);
         return SN_LAUNCHED();
     }
-    k_linattn_state<<<dim3((unsigned)nchunks, (unsigned)(B * H)), LA_THREADS, sm1, s>>>(
-        (const T *)k, kv, (const T *)v, vv, H, N, d, dv, chunk, part);
+    k_linattn_state_tiled<<<dim3((unsigned)nchunks, (unsigned)(B * H)), LA_THREADS, sm1, s>>>(
+        (const T *)k, kv, (const T *)v, vv, H, N, (int)d, (int)dv, chunk, part);
     if ((e = SN_LAUNCHED())) return e;
     if (mode == 1) {
         k_linattn_add_state<<<dim3((unsigned)((E + 255) / 256), (unsigned)(B * H)), 256, 0, s>>>(part, nchunks, E,
@@ -168,7 +215,7 @@ static int linattn_t(int mode, const void *q, View qv, const void *k, View kv, c
     }
     /* the summed state is in each head's first chunk slot */
     k_linattn_out<<<dim3((unsigned)((N + LA_TILE - 1) / LA_TILE), (unsigned)(B * H)), LA_THREADS, sm2, s>>>(
-        (const T *)q, qv, (T *)y, yv, part, F32, nchunks * E, H, N, d, dv, eps);
+        (const T *)q, qv, (T *)y, yv, part, F32, nchunks * E, H, N, (int)d, (int)dv, eps);
     return SN_LAUNCHED();
 }
 

@@ -214,6 +214,8 @@ static void check_refusals(void) {
 
 /* ============================== linear attention ============================================= */
 
+long cuemu_launch_count(const char *label); /* tests/cuemu/cuemu_sched.cc */
+
 typedef struct la_case {
     int64_t B, H, N, d, dv;
 } la_case;
@@ -239,10 +241,14 @@ static void run_linattn_tokens(const la_case *c, int dt, uint64_t seed) {
     sn_linattn_view qv = {N * W, d, W, 1}, vv = {N * W, dv, W, 1}, yv = {N * H * dv, dv, H * dv, 1};
     buf y = buf_out(dt, B * N * H * dv);
     float *scratch = fbuf(sn_k_linattn_scratch_floats(B, H, N, d, dv));
+    const long tiled0 = cuemu_launch_count("k_linattn_state_tiled");
     int e = sn_k_linattn(x.d, qv, (char *)x.d + (size_t)(H * d) * es, qv, (char *)x.d + (size_t)(2 * H * d) * es, vv,
                          y.d, yv, dt, B, H, N, d, dv, eps, scratch, NULL);
     if (e == 0) e = (int)cudaDeviceSynchronize();
     CHECK(e == 0, "linattn returned %d", e);
+    /* the register-tiled state kernel (each thread a 4 x 2 tile, no per-element divisions) ran */
+    CHECK(cuemu_launch_count("k_linattn_state_tiled") == tiled0 + 1,
+          "linattn token-major: the tiled state kernel did not run");
     double err = tu_rel_err(buf_read(&y), ref, (size_t)y.n);
     printf("%-5s linattn token-major B%lld H%lld N%-4lld d%-3lld dv%-3lld          rel err %.3g\n", DT_NAME[dt],
            (long long)B, (long long)H, (long long)N, (long long)d, (long long)dv, err);

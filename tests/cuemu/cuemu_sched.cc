@@ -18,7 +18,9 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <map>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "cuemu.h"
@@ -392,11 +394,13 @@ void run_grid(dim3 grid, dim3 block, size_t smem, const std::function<void()> &b
 static std::mutex g_last_mu;
 static const char *g_last_name = "";
 static dim3 g_last_grid, g_last_block;
+static std::map<std::string, long> g_launches;  // launches asked for, by label
 
 void launch(dim3 grid, dim3 block, size_t smem, cudaStream_t s, std::function<void()> body, const char *name) {
     {
         std::lock_guard<std::mutex> lock(g_last_mu);
         g_last_name = name, g_last_grid = grid, g_last_block = block;
+        g_launches[name]++;
     }
     uint64_t threads = (uint64_t)block.x * block.y * block.z;
     if (grid.x == 0 || grid.y == 0 || grid.z == 0 || threads == 0 || threads > kMaxThreads || block.z > 64 ||
@@ -420,6 +424,13 @@ extern "C" const char *cuemu_last_launch(unsigned grid[3], unsigned block[3]) {
     if (grid) grid[0] = cuemu::g_last_grid.x, grid[1] = cuemu::g_last_grid.y, grid[2] = cuemu::g_last_grid.z;
     if (block) block[0] = cuemu::g_last_block.x, block[1] = cuemu::g_last_block.y, block[2] = cuemu::g_last_block.z;
     return cuemu::g_last_name;
+}
+
+// How many launches of kernel `label` were asked for so far (in this process).
+extern "C" long cuemu_launch_count(const char *label) {
+    std::lock_guard<std::mutex> lock(cuemu::g_last_mu);
+    auto it = cuemu::g_launches.find(label);
+    return it == cuemu::g_launches.end() ? 0 : it->second;
 }
 
 // 1 in the race-detecting build of the scheduler: a test can check that it got that one.
