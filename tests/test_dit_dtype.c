@@ -76,6 +76,16 @@ static void copy_file(const char *from, const char *to) {
     tu_write_file(to, buf, n);
 }
 
+/* A model folder <temp>/sub (its path into out): `src` written as `file` (write_rounded) and
+ * cfg_dir's config.json. */
+static void write_model(const sn_safetensors *src, const char *cfg_dir, const char *sub, const char *file,
+                        sn_dtype dtype, sn_dtype round, char *out, size_t cap) {
+    snprintf(out, cap, "%s/%s", tu_temp_dir(), sub);
+    mkdir(out, 0755);
+    write_rounded(src, out, file, dtype, round);
+    copy_file(tu_path(cfg_dir, "config.json"), tu_path(out, "config.json"));
+}
+
 /* One forward of `dit` on fixed inputs (B 2, 3x5 latent, T 6). */
 static void forward(const sn_dit *dit, float *out_host) {
     sn_tensor emb, lat, out;
@@ -229,16 +239,10 @@ int main(void) {
     if (sn_safetensors_open(src_path, &st) != SANA_OK) tu_skip("no sana_tiny fixture");
     CHECK_OK(sn_backend_cpu_create(0, &be));
 
-    const char *tmp = tu_temp_dir();
     char d16[4096], d32[4096];
-    snprintf(d16, sizeof d16, "%s/f16", tmp);
-    snprintf(d32, sizeof d32, "%s/f32", tmp);
-    mkdir(d16, 0755), mkdir(d32, 0755);
-    write_rounded(st, d16, "diffusion_pytorch_model.fp16.safetensors", SN_F16, SN_F16);
-    write_rounded(st, d32, "diffusion_pytorch_model.safetensors", SN_F32, SN_F16);
+    write_model(st, src_dir, "f16", "diffusion_pytorch_model.fp16.safetensors", SN_F16, SN_F16, d16, sizeof d16);
+    write_model(st, src_dir, "f32", "diffusion_pytorch_model.safetensors", SN_F32, SN_F16, d32, sizeof d32);
     sn_safetensors_close(st);
-    copy_file(tu_path(src_dir, "config.json"), tu_path(d16, "config.json"));
-    copy_file(tu_path(src_dir, "config.json"), tu_path(d32, "config.json"));
 
     size_t n = 2 * 32 * 3 * 5;
     float *a = calloc(n, 4), *b = calloc(n, 4), *c = calloc(n, 4);
@@ -259,14 +263,10 @@ int main(void) {
         int64_t all = 0, gemm = gemm_numel(st, &all);
         CHECK(gemm > 0 && gemm < all, "GEMM matrices: %lld of %lld values", (long long)gemm, (long long)all);
         char db[4096], dh[4096];
-        snprintf(db, sizeof db, "%s/bf16", tmp);
-        snprintf(dh, sizeof dh, "%s/inplace_f16", tmp);
-        mkdir(db, 0755), mkdir(dh, 0755);
-        write_rounded(st, db, "diffusion_pytorch_model.safetensors", SN_BF16, SN_BF16);
-        write_rounded(st, dh, "diffusion_pytorch_model.fp16.safetensors", SN_F16, SN_F16);
+        write_model(st, v_dir, "bf16", "diffusion_pytorch_model.safetensors", SN_BF16, SN_BF16, db, sizeof db);
+        write_model(st, v_dir, "inplace_f16", "diffusion_pytorch_model.fp16.safetensors", SN_F16, SN_F16, dh,
+                    sizeof dh);
         sn_safetensors_close(st);
-        copy_file(tu_path(v_dir, "config.json"), tu_path(db, "config.json"));
-        copy_file(tu_path(v_dir, "config.json"), tu_path(dh, "config.json"));
         check_in_place(db, "diffusion_pytorch_model.safetensors", NULL, SN_BF16, gemm, all, n, a);
         check_in_place(dh, "diffusion_pytorch_model.fp16.safetensors", "fp16", SN_F16, gemm, all, n, b);
         check_in_place(v_dir, "diffusion_pytorch_model.safetensors", NULL, SN_F32, gemm, all, n, c);
