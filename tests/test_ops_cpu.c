@@ -56,8 +56,8 @@ static void test_linear(void) {
  * with exactly the conversion buffer the scratch query says, and none kept. */
 static void test_linear_16(void) {
     /* the last two are large enough for rows split evenly over the threads (cpu_gemm.c) */
-    const struct { int64_t M, N, K; } shapes[] = {{7, 5, 13},         {33, 600, 70},    {64, 1000, 600},
-                                                  {1, 700, 300},      {512, 1152, 1152}, {520, 1000, 1040}};
+    const struct { int64_t M, N, K; } shapes[] = {{7, 5, 13},   {33, 600, 70},    {64, 1000, 600},  {1, 700, 300},
+                                                  {3, 333, 2304}, {4, 70, 15},   {512, 1152, 1152}, {520, 1000, 1040}};
     const sn_dtype types[2] = {SN_BF16, SN_F16};
     for (size_t c = 0; c < sizeof shapes / sizeof *shapes; c++)
         for (int t = 0; t < 2; t++) {
@@ -74,7 +74,9 @@ static void test_linear_16(void) {
             const size_t used0 = be->scratch.used;
             be->scratch.peak = used0;
             CHECK_OK(sn_linear(&x, &w16, &b, SN_ACT_SILU, &y));
-            CHECK(be->scratch.used == used0 && be->scratch.peak - used0 == want && want > 0,
+            /* a few rows against BF16 take the direct dot products, no buffer (cpu_gemm.c) */
+            const int direct = types[t] == SN_BF16 && M <= 4;
+            CHECK(be->scratch.used == used0 && be->scratch.peak - used0 == want && (want > 0) == !direct,
                   "linear %s scratch: query %zu, took %zu", sn_dtype_name(types[t]), want, be->scratch.peak - used0);
             CHECK_OK(sn_linear(&x, &w32, &b, SN_ACT_SILU, &r));
             char what[96];
