@@ -201,10 +201,7 @@ static sana_status sn_dcae_parse_config(const sn_config *c, sn_dcae_config *cfg)
     cfg->enc_out_shortcut = b;
     SN_TRY(sn_config_bool(c, "decoder_in_shortcut", 1, &b));
     cfg->dec_in_shortcut = b;
-    SN_TRY(sn_config_finite(c, "scaling_factor", 1.0, &f));
-    /* latents are divided by it before the decode: 0 or a value past float would give inf/NaN */
-    if (!(f > 0) || (float)f == 0.0f || !isfinite((float)f))
-        return sn_fail(SANA_ERR_FORMAT, "%s: \"scaling_factor\" = %g must be a positive float", path, f);
+    SN_TRY(sn_config_positive(c, "scaling_factor", 1.0, &f)); /* the latents are divided by it */
     cfg->scaling_factor = (float)f;
     return SANA_OK;
 }

@@ -215,6 +215,13 @@ sana_status sn_config_finite(const sn_config *c, const char *key, double def, do
     return SANA_OK;
 }
 
+sana_status sn_config_positive(const sn_config *c, const char *key, double def, double *out) {
+    SN_TRY(sn_config_finite(c, key, def, out));
+    const float f = (float)*out; /* the readers compute in float32 */
+    if (!(f > 0.0f) || !isfinite(f)) return sn_config_wrong(c, key, "a number > 0 within float range");
+    return SANA_OK;
+}
+
 sana_status sn_config_bool(const sn_config *c, const char *key, int def, int *out) {
     const cJSON *v = sn_config_item(c, key);
     if (!v) {

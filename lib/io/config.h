@@ -28,6 +28,9 @@ sana_status sn_config_float(const sn_config *c, const char *key, double def, dou
  * Python's Infinity, which the parser reads as inf) is SANA_ERR_FORMAT naming the key, since
  * it would load and then make every output NaN. */
 sana_status sn_config_finite(const sn_config *c, const char *key, double def, double *out);
+/* A scale or shift: finite and > 0 also once rounded to float (0, a negative or a value past
+ * float range would make the values computed from it inf or NaN). */
+sana_status sn_config_positive(const sn_config *c, const char *key, double def, double *out);
 sana_status sn_config_bool(const sn_config *c, const char *key, int def, int *out);
 /* *out points into the config (valid while it lives), or is `def`. */
 sana_status sn_config_string(const sn_config *c, const char *key, const char *def,

@@ -37,17 +37,6 @@ static sana_status require_false(const sn_config *j, const char *key, const char
     return SANA_OK;
 }
 
-/* A shift or scale: finite and > 0 (a NaN, inf, zero or negative one loads, then makes every
- * sigma NaN or the schedule run backwards). */
-static sana_status positive(const sn_config *j, const char *key, double def, const char *origin,
-                            double *out) {
-    SN_TRY(sn_config_finite(j, key, def, out));
-    const float f = (float)*out; /* the solvers compute in float32 */
-    if (!(f > 0.0f) || !isfinite(f))
-        return sn_fail(SANA_ERR_FORMAT, "%s: %s = %g must be > 0 (and within float range)", origin, key, *out);
-    return SANA_OK;
-}
-
 static sana_status parse_dpm(const sn_config *j, const char *origin, sn_scheduler_config *c) {
     int64_t i;
     double d;
@@ -63,7 +52,7 @@ static sana_status parse_dpm(const sn_config *j, const char *origin, sn_schedule
     SN_TRY(require_false(j, "use_beta_sigmas", origin));
     SN_TRY(require_false(j, "use_lu_lambdas", origin));
     SN_TRY(require_false(j, "use_dynamic_shifting", origin));
-    SN_TRY(positive(j, "flow_shift", 1.0, origin, &d));
+    SN_TRY(sn_config_positive(j, "flow_shift", 1.0, &d));
     c->flow_shift = d;
     SN_TRY(sn_config_int(j, "solver_order", 2, &i));
     if (i < 1 || i > 2)
@@ -94,14 +83,14 @@ static sana_status parse_euler(const sn_config *j, const char *origin, sn_schedu
         SN_TRY(sn_config_float(j, "shift_terminal", 0.0, &d));
         if (d != 0.0) return sn_fail(SANA_ERR_UNSUPPORTED, "%s: shift_terminal is not supported", origin);
     }
-    SN_TRY(positive(j, "shift", 1.0, origin, &d));
+    SN_TRY(sn_config_positive(j, "shift", 1.0, &d));
     c->flow_shift = d;
     return SANA_OK;
 }
 
 static sana_status parse_scm(const sn_config *j, const char *origin, sn_scheduler_config *c) {
     SN_TRY(require_string(j, "prediction_type", "trigflow", "trigflow", origin));
-    SN_TRY(positive(j, "sigma_data", 0.5, origin, &c->sigma_data));
+    SN_TRY(sn_config_positive(j, "sigma_data", 0.5, &c->sigma_data));
     return SANA_OK;
 }
 
